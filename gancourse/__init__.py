@@ -1,0 +1,90 @@
+"""gancourse: the support package of an open course on Generative Adversarial Networks.
+
+The book's chapters, the assignments and the autograder import everything reusable from here:
+reference models (`build_generator`, `build_discriminator`), the losses, the training tricks,
+the training loop (`train`, `discriminator_step`, `generator_step`), data loading
+(`load_images`) and figures (`show_samples`).
+"""
+
+from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse.device import pick_device
+from gancourse.history import History
+from gancourse.losses import (
+    bce,
+    discriminator_loss,
+    generator_loss,
+    log_d,
+    log_one_minus_d,
+    value_function,
+)
+from gancourse.models import (
+    MODELS,
+    Discriminator,
+    Generator,
+    ToyDiscriminator,
+    ToyGenerator,
+    build_discriminator,
+    build_generator,
+    build_pair,
+    count_parameters,
+    get_spec,
+    init_dcgan_weights,
+)
+from gancourse.plots import (
+    loss_curve_figure,
+    sample_grid_figure,
+    save_loss_curves,
+    save_sample_grid,
+    show_history,
+    show_samples,
+)
+from gancourse.training import (
+    TrainConfig,
+    TrainingDiverged,
+    TrainResult,
+    discriminator_step,
+    generator_step,
+    make_optimizer,
+    sample_noise,
+    train,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODELS",
+    "Discriminator",
+    "Generator",
+    "History",
+    "ToyDiscriminator",
+    "ToyGenerator",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "bce",
+    "build_discriminator",
+    "build_generator",
+    "build_pair",
+    "count_parameters",
+    "discriminator_loss",
+    "discriminator_step",
+    "generator_loss",
+    "generator_step",
+    "get_spec",
+    "init_dcgan_weights",
+    "load_checkpoint",
+    "log_d",
+    "log_one_minus_d",
+    "loss_curve_figure",
+    "make_optimizer",
+    "pick_device",
+    "sample_grid_figure",
+    "sample_noise",
+    "save_checkpoint",
+    "save_loss_curves",
+    "save_sample_grid",
+    "show_history",
+    "show_samples",
+    "train",
+    "value_function",
+]

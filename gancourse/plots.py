@@ -1,0 +1,133 @@
+"""Figures of training: sample grids and loss curves, on screen and as files.
+
+File writers build a `matplotlib.figure.Figure` directly (no pyplot state), so they work in a
+terminal, a headless CI run and a notebook alike; `show_*` functions display in a notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+from gancourse.checks import check_tensor
+from gancourse.history import History
+
+
+def image_grid(
+    images: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0), nrow: int | None = None
+) -> torch.Tensor:
+    """Tile a batch (N, C, H, W) into one image (C, H', W') with values in [0, 1]."""
+    from torchvision.utils import make_grid
+
+    images = check_tensor(images, "images").detach().float().cpu()
+    if images.dim() != 4:
+        raise ValueError(
+            f"images: expected a batch (N, C, H, W), received shape {tuple(images.shape)}"
+        )
+    lo, hi = value_range
+    images = ((images - lo) / (hi - lo)).clamp(0, 1)
+    nrow = nrow or max(1, round(images.shape[0] ** 0.5))
+    return make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
+
+
+def sample_grid_figure(
+    images: torch.Tensor,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    title: str | None = None,
+    nrow: int | None = None,
+    size: float = 5.0,
+) -> Figure:
+    """A figure showing a grid of images (grey or colour)."""
+    grid = image_grid(images, value_range, nrow)
+    fig = Figure(figsize=(size, size * grid.shape[1] / grid.shape[2]))
+    ax = fig.add_subplot()
+    if grid.shape[0] == 1:
+        ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(grid.permute(1, 2, 0).numpy())
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curve_figure(history: History, smooth: int = 20) -> Figure:
+    """Losses (left) and D's mean output on real and fake images (right) per generator step."""
+    fig = Figure(figsize=(10, 3.5))
+    ax_loss, ax_d = fig.subplots(1, 2)
+    for name, label in (("loss_d", "discriminator loss"), ("loss_g", "generator loss")):
+        ax_loss.plot(history.step, _moving_average(getattr(history, name), smooth), label=label)
+    for name, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        ax_d.plot(history.step, _moving_average(getattr(history, name), smooth), label=label)
+    ax_d.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax_loss.set(xlabel="generator step", ylabel="loss", title="losses")
+    ax_d.set(
+        xlabel="generator step",
+        ylabel="mean probability",
+        ylim=(0, 1),
+        title="discriminator outputs",
+    )
+    ax_loss.legend()
+    ax_d.legend()
+    fig.tight_layout()
+    return fig
+
+
+def save_sample_grid(
+    images: torch.Tensor, path: str | Path, value_range: tuple[float, float] = (-1.0, 1.0)
+) -> Path:
+    """Write a grid of images as a PNG, pixel for pixel (no axes)."""
+    from torchvision.utils import save_image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(image_grid(images, value_range), path)
+    return path
+
+
+def save_loss_curves(history: History, path: str | Path) -> Path:
+    """Write `loss_curve_figure(history)` as a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    loss_curve_figure(history).savefig(path, dpi=100)
+    return path
+
+
+def show_samples(
+    images: torch.Tensor,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    title: str | None = None,
+    nrow: int | None = None,
+) -> Figure:
+    """Display a grid of images in a notebook (and return the figure)."""
+    fig = sample_grid_figure(images, value_range, title, nrow)
+    _display(fig)
+    return fig
+
+
+def show_history(history: History, smooth: int = 20) -> Figure:
+    """Display the loss curves in a notebook (and return the figure)."""
+    fig = loss_curve_figure(history, smooth)
+    _display(fig)
+    return fig
+
+
+def _display(fig: Figure) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to display on
+        return
+    display(fig)
+
+
+def _moving_average(values: list[float], window: int) -> list[float]:
+    if window <= 1 or len(values) < window:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    csum = torch.cat([torch.zeros(1, dtype=torch.float64), t.cumsum(0)])
+    out = [(csum[i + 1] / (i + 1)).item() for i in range(window - 1)]
+    out += ((csum[window:] - csum[:-window]) / window).tolist()
+    return out

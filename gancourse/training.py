@@ -1,0 +1,668 @@
+"""Training a GAN: Algorithm 1 of Goodfellow et al. (2014), built from two small steps.
+
+    for each training iteration:
+        for k steps:  update D by ascending  mean[log D(x) + log(1 - D(G(z)))]
+        update G by descending mean[log(1 - D(G(z)))]   (or ascending mean[log D(G(z))])
+
+`discriminator_step` and `generator_step` are the two updates; `train` runs the loop with
+everything a real run needs: the device picked once, the data set kept as one tensor on the
+device, fixed noise for comparable sample grids, a progress bar, a per-step history,
+checkpoints that resume bit-for-bit on the CPU, and a clear stop when a loss diverges.
+
+Run it from Python::
+
+    G, D = gancourse.build_pair("dcgan32")
+    data = gancourse.load_images("mnist", image_size=32, value_range=G.output_range)
+    result = gancourse.train(G, D, data, TrainConfig.for_model("dcgan32", num_epochs=5))
+
+or from the shell: ``python -m gancourse train --model dcgan32 --data mnist --epochs 5``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse.checks import check_choice, describe
+from gancourse.device import pick_device
+from gancourse.history import History
+from gancourse.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from gancourse.models.base import OUTPUT_RANGES
+from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_targets
+from gancourse.tricks import instance_noise_std as noise_std_at
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+LATENT_DISTS = ("normal", "uniform")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. `TrainConfig.for_model(name)` gives the slides'
+    settings for a registry model; any field can be overridden."""
+
+    num_epochs: int = 5  # passes over the real data (counted in D's minibatches)
+    batch_size: int = 64  # m in Algorithm 1: real images (and fakes) per D step
+    k: int = 1  # discriminator steps per generator step (Algorithm 1's k)
+    optimizer: str = "adam"  # 'adam', 'rmsprop' or 'sgd' (with momentum), for both networks
+    lr_g: float = 2e-4  # generator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate (TTUR: make it larger than lr_g)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam's betas; beta1=0.5 as in Radford et al.
+    momentum: float = 0.9  # SGD momentum
+    generator_loss: str = "non-saturating"  # or 'saturating' (the minimax form)
+    latent_dist: str = "normal"  # noise prior p(z): 'normal' N(0, I) or 'uniform' U(-1, 1)
+    label_smoothing: float = 0.0  # one-sided: real labels become 1 - label_smoothing
+    noisy_labels: bool = False  # real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3)
+    label_flip_prob: float = 0.0  # chance of swapping a real/fake label in D's step
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs at the start
+    instance_noise_schedule: str = "linear"  # how that std decays: linear to 0, exponential
+    max_steps: int | None = None  # stop after this many generator steps (smoke runs)
+    seed: int = 0  # seeds noise, shuffling and dropout for this run
+    device: str | None = None  # None: CUDA, then Apple MPS, then CPU
+    amp: bool | None = None  # bf16 mixed precision; None: on where CUDA supports bf16
+    channels_last: bool | None = None  # NHWC memory layout for conv nets; None: on CUDA
+    num_samples: int = 64  # images in the fixed-noise sample grid
+    log_every: int = 10  # generator steps between progress updates (and NaN checks)
+    checkpoint_every: int | None = None  # also checkpoint every N steps (epoch ends always)
+    out_dir: str | None = None  # samples, curves, history and checkpoint go here
+    progress: bool = True  # show a progress bar (terminal or notebook)
+
+    def __post_init__(self) -> None:
+        for name in ("num_epochs", "batch_size", "k", "num_samples", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"TrainConfig.{name}: expected an integer >= 1, received {value!r}"
+                )
+        for name in ("max_steps", "checkpoint_every"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(
+                    f"TrainConfig.{name}: expected None or an integer >= 1, received {value!r}"
+                )
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"TrainConfig.{name}: expected a positive learning rate, "
+                    f"received {getattr(self, name)!r}"
+                )
+        check_choice(self.optimizer, OPTIMIZERS, "TrainConfig.optimizer")
+        check_choice(self.generator_loss, GENERATOR_LOSSES, "TrainConfig.generator_loss")
+        check_choice(self.latent_dist, LATENT_DISTS, "TrainConfig.latent_dist")
+        check_choice(
+            self.instance_noise_schedule, NOISE_SCHEDULES, "TrainConfig.instance_noise_schedule"
+        )
+        self.betas = tuple(self.betas)
+
+    @classmethod
+    def for_model(cls, name: str, **overrides: Any) -> TrainConfig:
+        """The slides' optimizer, learning rates and noise prior for registry model `name`."""
+        from gancourse.models import get_spec
+
+        spec = get_spec(name)
+        defaults = dict(
+            optimizer=spec.optimizer,
+            lr_g=spec.lr_g,
+            lr_d=spec.lr_d,
+            betas=spec.betas,
+            latent_dist=spec.latent_dist,
+        )
+        return cls(**{**defaults, **overrides})
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the network and the step."""
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: the history, the fixed noise and the sample grid of each epoch."""
+
+    history: History
+    fixed_noise: torch.Tensor  # (num_samples, latent_dim), on the CPU
+    samples: dict[int, torch.Tensor] = field(default_factory=dict)  # epoch -> images (CPU)
+    config: TrainConfig | None = None
+    out_dir: Path | None = None
+
+
+# --------------------------------------------------------------------------- the two steps
+
+
+def discriminator_step(
+    D: nn.Module,
+    opt_d: torch.optim.Optimizer,
+    X: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    real_target: torch.Tensor | float = 1.0,
+    fake_target: torch.Tensor | float = 0.0,
+    noise_std: float = 0.0,
+    generator: torch.Generator | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> dict[str, torch.Tensor]:
+    """One update of D: ascend log D(x) + log(1 - D(G(z))), i.e. descend its BCE.
+
+    `fake` is detached, so no gradient reaches G. `noise_std` adds instance noise to both
+    batches. Returns 0-dim tensors (no device sync): loss_d, d_real, d_fake, grad_norm_d.
+    """
+    fake = fake.detach()
+    X = add_instance_noise(X, noise_std, generator)
+    fake = add_instance_noise(fake, noise_std, generator)
+    with _autocast(X.device, amp_dtype):
+        real_out, fake_out = D(X), D(fake)
+    loss = discriminator_loss(real_out, fake_out, D.outputs, real_target, fake_target)
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = _grad_norm(opt_d)
+    opt_d.step()
+    return {
+        "loss_d": loss.detach(),
+        "d_real": _probability(real_out, D.outputs).mean(),
+        "d_fake": _probability(fake_out, D.outputs).mean(),
+        "grad_norm_d": grad_norm,
+    }
+
+
+def generator_step(
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    fake: torch.Tensor,
+    *,
+    form: str = "non-saturating",
+    noise_std: float = 0.0,
+    generator: torch.Generator | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> dict[str, torch.Tensor]:
+    """One update of G through a frozen D: descend its loss on D(G(z)).
+
+    `fake` = G(Z) must still carry G's graph. D's parameters are frozen for the step (as the
+    slides' `discriminator.trainable = False`): the gradient flows through D to G, but D's own
+    weights get no gradient and are not changed. Returns loss_g and grad_norm_g.
+    """
+    if not fake.requires_grad:
+        raise ValueError(
+            "generator_step: expected fake = G(Z) computed with gradients "
+            "(not under torch.no_grad() and not detached)"
+        )
+    frozen = [p for p in D.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        with _autocast(fake.device, amp_dtype):
+            fake_out = D(add_instance_noise(fake, noise_std, generator))
+        loss = generator_loss(fake_out, D.outputs, form)
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+    grad_norm = _grad_norm(opt_g)
+    opt_g.step()
+    return {"loss_g": loss.detach(), "grad_norm_g": grad_norm}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_optimizer(
+    params: Iterator[nn.Parameter] | list[nn.Parameter],
+    name: str,
+    lr: float,
+    betas: tuple[float, float] = (0.5, 0.999),
+    momentum: float = 0.9,
+) -> torch.optim.Optimizer:
+    """Adam (Radford et al.'s betas), RMSprop (the Keras slides) or SGD with momentum
+    (Goodfellow et al.)."""
+    check_choice(name, OPTIMIZERS, "optimizer")
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+
+def sample_noise(
+    n: int,
+    latent_dim: int,
+    dist: str = "normal",
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """n latent vectors z ~ p(z), N(0, I) ('normal') or U(-1, 1) ('uniform'): (n, latent_dim)."""
+    check_choice(dist, LATENT_DISTS, "latent distribution")
+    if dist == "normal":
+        return torch.randn(n, latent_dim, device=device, generator=generator)
+    return torch.rand(n, latent_dim, device=device, generator=generator) * 2 - 1
+
+
+def _probability(out: torch.Tensor, outputs: str) -> torch.Tensor:
+    out = out.detach().float()
+    return torch.sigmoid(out) if outputs == "logits" else out
+
+
+def _grad_norm(opt: torch.optim.Optimizer) -> torch.Tensor:
+    grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def train(
+    G: nn.Module,
+    D: nn.Module,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    on_epoch_end: Callable[[int, torch.Tensor, History], None] | None = None,
+    **overrides: Any,
+) -> TrainResult:
+    """Train G and D on `data` with Algorithm 1 and return the history and sample grids.
+
+    `data` is an `ImageSet` (from `gancourse.load_images`), a tensor of images (N, C, H, W),
+    float in G's output range or uint8 in 0..255, or a torch Dataset of images (read once into
+    a tensor). `config` fields can be overridden by keyword (`train(G, D, data, num_epochs=1)`).
+    With `resume=True` the run continues from `<out_dir>/checkpoint.pt`. `on_epoch_end(epoch,
+    samples, history)` is called after each epoch (e.g. to show the sample grid in a notebook).
+    """
+    config = replace(config or TrainConfig(), **overrides)
+    device = pick_device(config.device)
+    amp_dtype = _amp_dtype(config.amp, device)
+    channels_last = (
+        config.channels_last if config.channels_last is not None else (device.type == "cuda")
+    )
+    _check_models(G, D)
+    images = _prepare_data(data, G, D, config, device)
+    n = images.shape[0]
+    per_iteration = config.batch_size * config.k
+    steps_per_epoch = n // per_iteration
+    total_steps = config.num_epochs * steps_per_epoch
+    out_dir = Path(config.out_dir) if config.out_dir else None
+
+    G.to(device)
+    D.to(device)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+    opt_g = make_optimizer(
+        G.parameters(), config.optimizer, config.lr_g, config.betas, config.momentum
+    )
+    opt_d = make_optimizer(
+        D.parameters(), config.optimizer, config.lr_d, config.betas, config.momentum
+    )
+    data_rng = torch.Generator().manual_seed(config.seed)
+    noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+    torch.manual_seed(config.seed)
+    fixed_noise = sample_noise(
+        config.num_samples, G.latent_dim, config.latent_dist, device, noise_rng
+    )
+    run = _RunState(history=History())
+
+    if resume:
+        if out_dir is None:
+            raise ValueError("resume=True needs out_dir: the checkpoint is <out_dir>/checkpoint.pt")
+        ckpt = load_checkpoint(out_dir / "checkpoint.pt")
+        _check_resumable(ckpt, config, n)
+        G.load_state_dict(ckpt["G"])
+        D.load_state_dict(ckpt["D"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        opt_d.load_state_dict(ckpt["opt_d"])
+        data_rng.set_state(ckpt["data_rng"])
+        noise_rng.set_state(ckpt["noise_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        fixed_noise = ckpt["fixed_noise"].to(device)
+        run = _RunState(
+            history=History.from_dict(ckpt["history"]),
+            step=ckpt["step"],
+            epoch=ckpt["epoch"],
+            position=ckpt["position"],
+            perm=ckpt["perm"],
+            samples=ckpt.get("samples", {}),
+        )
+
+    result = TrainResult(run.history, fixed_noise.cpu(), run.samples, config, out_dir)
+    if out_dir is not None:
+        (out_dir / "samples").mkdir(parents=True, exist_ok=True)
+    G.train()
+    D.train()
+    progress = _progress_bar(total_steps, run.step, config.progress)
+    buffer: list[torch.Tensor] = []
+
+    def flush() -> None:
+        """Move buffered stats to the history (one sync) and stop on NaN/inf."""
+        if not buffer:
+            return
+        rows = torch.stack(buffer).cpu().tolist()
+        first = run.step - len(rows) + 1
+        for i, row in enumerate(rows):
+            stats = dict(zip(History.STATS, row, strict=True))
+            if not (math.isfinite(stats["loss_d"]) and math.isfinite(stats["loss_g"])):
+                progress.close()
+                raise TrainingDiverged(_divergence_message(G, D, stats, first + i, config))
+            run.history.append(first + i, run.epoch, stats)
+        buffer.clear()
+        progress.set_postfix(
+            loss_d=f"{run.history.last('loss_d', 10):.3f}",
+            loss_g=f"{run.history.last('loss_g', 10):.3f}",
+            D_x=f"{run.history.last('d_real', 10):.2f}",
+            D_G_z=f"{run.history.last('d_fake', 10):.2f}",
+            refresh=False,
+        )
+
+    def checkpoint() -> None:
+        flush()
+        if out_dir is None:
+            return
+        save_checkpoint(
+            out_dir / "checkpoint.pt",
+            {
+                "G": G.state_dict(),
+                "D": D.state_dict(),
+                "opt_g": opt_g.state_dict(),
+                "opt_d": opt_d.state_dict(),
+                "config": asdict(config),
+                "num_images": n,
+                "step": run.step,
+                "epoch": run.epoch,
+                "position": run.position,
+                "perm": run.perm,
+                "data_rng": data_rng.get_state(),
+                "noise_rng": noise_rng.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+                "fixed_noise": fixed_noise.cpu(),
+                "history": run.history.to_dict(),
+                "samples": run.samples,
+                "generator_class": type(G).__name__,
+                "discriminator_class": type(D).__name__,
+            },
+        )
+
+    smoothing, noisy, flips = config.label_smoothing, config.noisy_labels, config.label_flip_prob
+    B = config.batch_size
+    try:
+        while run.epoch < config.num_epochs:
+            if run.perm is None:
+                run.perm = torch.randperm(n, generator=data_rng)
+                run.position = 0
+            perm_dev = run.perm.to(images.device)
+            while run.position + per_iteration <= n:
+                if config.max_steps is not None and run.step >= config.max_steps:
+                    checkpoint()
+                    return result
+                std = noise_std_at(
+                    run.step, total_steps, config.instance_noise, config.instance_noise_schedule
+                )
+                for i in range(config.k):
+                    idx = perm_dev[run.position : run.position + B]
+                    run.position += B
+                    X = _to_model_range(images[idx], G.output_range, device, channels_last)
+                    Z = sample_noise(B, G.latent_dim, config.latent_dist, device, noise_rng)
+                    last = i == config.k - 1
+                    # The last D step's fakes keep G's graph and are reused for G's step
+                    # (as in the PyTorch DCGAN example): one G forward per iteration saved.
+                    with contextlib.nullcontext() if last else torch.no_grad():
+                        with _autocast(device, amp_dtype):
+                            fake = G(Z)
+                    d_stats = discriminator_step(
+                        D,
+                        opt_d,
+                        X,
+                        fake,
+                        real_target=discriminator_targets(
+                            B,
+                            True,
+                            smoothing=smoothing,
+                            noisy=noisy,
+                            flip_prob=flips,
+                            device=device,
+                            generator=noise_rng,
+                        ),
+                        fake_target=discriminator_targets(
+                            B,
+                            False,
+                            smoothing=smoothing,
+                            noisy=noisy,
+                            flip_prob=flips,
+                            device=device,
+                            generator=noise_rng,
+                        ),
+                        noise_std=std,
+                        generator=noise_rng,
+                        amp_dtype=amp_dtype,
+                    )
+                g_stats = generator_step(
+                    D,
+                    opt_g,
+                    fake,
+                    form=config.generator_loss,
+                    noise_std=std,
+                    generator=noise_rng,
+                    amp_dtype=amp_dtype,
+                )
+                stats = {**d_stats, **g_stats}
+                buffer.append(
+                    torch.stack([stats[name].float().to(device) for name in History.STATS])
+                )
+                run.step += 1
+                progress.update(1)
+                if run.step % config.log_every == 0:
+                    flush()
+                if config.checkpoint_every and run.step % config.checkpoint_every == 0:
+                    checkpoint()
+            # end of epoch: samples from the fixed noise, files, checkpoint
+            flush()
+            run.epoch += 1
+            run.perm = None
+            samples = _sample(G, fixed_noise, amp_dtype)
+            run.samples[run.epoch] = samples
+            if out_dir is not None:
+                _write_epoch_files(out_dir, run.epoch, samples, run.history, G.output_range)
+            checkpoint()
+            if on_epoch_end is not None:
+                on_epoch_end(run.epoch, samples, run.history)
+    finally:
+        progress.close()
+    return result
+
+
+@dataclass
+class _RunState:
+    history: History
+    step: int = 0  # generator steps done
+    epoch: int = 0  # epochs completed
+    position: int = 0  # real images consumed in the current epoch
+    perm: torch.Tensor | None = None  # the current epoch's shuffling
+    samples: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def _amp_dtype(amp: bool | None, device: torch.device) -> torch.dtype | None:
+    if amp is None:
+        amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if not amp:
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        warnings.warn(
+            "amp=True but this GPU has no bf16 support; training in float32", stacklevel=3
+        )
+        return None
+    return torch.bfloat16
+
+
+def _check_models(G: nn.Module, D: nn.Module) -> None:
+    for attr in ("latent_dim", "image_shape", "output_range"):
+        if not hasattr(G, attr):
+            raise TypeError(
+                f"G: expected a gancourse Generator (with .{attr}), received "
+                f"{type(G).__name__}; subclass gancourse.models.Generator"
+            )
+    for attr in ("outputs", "image_shape"):
+        if not hasattr(D, attr):
+            raise TypeError(
+                f"D: expected a gancourse Discriminator (with .{attr}), received "
+                f"{type(D).__name__}; subclass gancourse.models.Discriminator"
+            )
+    if tuple(G.image_shape) != tuple(D.image_shape):
+        raise ValueError(
+            f"G makes images of shape {tuple(G.image_shape)} but D expects {tuple(D.image_shape)}"
+        )
+
+
+def _prepare_data(
+    data: Any, G: nn.Module, D: nn.Module, config: TrainConfig, device: torch.device
+) -> torch.Tensor:
+    """One tensor of all images, on the device when it fits there."""
+    lo, hi = OUTPUT_RANGES[G.output_range]
+    if hasattr(data, "images") and hasattr(data, "value_range"):  # an ImageSet
+        if tuple(data.value_range) != (lo, hi):
+            raise ValueError(
+                f"data scaled to {tuple(data.value_range)} but G ends in {G.output_range} with "
+                f"outputs in {(lo, hi)}; load it with value_range={G.output_range!r}"
+            )
+        data = data.images
+    elif isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor):
+        data = _materialise(data, config.progress)
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(
+            f"data: expected an ImageSet, a tensor (N, C, H, W) or a Dataset, "
+            f"received {describe(data)}"
+        )
+    if data.dim() != 4 or tuple(data.shape[1:]) != tuple(G.image_shape):
+        raise ValueError(
+            f"data: expected images of shape (N, {', '.join(map(str, G.image_shape))})"
+            f" for this model, received {describe(data)}"
+        )
+    if data.dtype == torch.uint8:
+        pass  # scaled batch by batch
+    elif data.is_floating_point():
+        data = data.float()
+        mn, mx = data.min().item(), data.max().item()
+        if mn < lo - 1e-3 or mx > hi + 1e-3:
+            raise ValueError(
+                f"data: expected pixel values in [{lo:g}, {hi:g}] to match G's "
+                f"{G.output_range} output, received values in [{mn:.3g}, {mx:.3g}]"
+            )
+    else:
+        raise TypeError(f"data: expected float or uint8 images, received {describe(data)}")
+    needed = config.batch_size * config.k
+    if data.shape[0] < needed:
+        raise ValueError(
+            f"data: need at least batch_size * k = {needed} images for one "
+            f"iteration, received {data.shape[0]}"
+        )
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return data.to(device) if data.numel() * data.element_size() < free // 4 else data
+    return data.to(device)
+
+
+def _materialise(dataset: torch.utils.data.Dataset, progress: bool) -> torch.Tensor:
+    from tqdm.auto import tqdm
+
+    items = []
+    for i in tqdm(range(len(dataset)), desc="reading data set", disable=not progress):
+        item = dataset[i]
+        items.append(item[0] if isinstance(item, tuple | list) else item)
+    return torch.stack(items)
+
+
+def _to_model_range(
+    batch: torch.Tensor, output_range: str, device: torch.device, channels_last: bool
+) -> torch.Tensor:
+    batch = batch.to(device, non_blocking=True)
+    if batch.dtype == torch.uint8:
+        lo, hi = OUTPUT_RANGES[output_range]
+        batch = batch.float() * ((hi - lo) / 255.0) + lo
+    if channels_last:
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch
+
+
+@torch.no_grad()
+def _sample(G: nn.Module, Z: torch.Tensor, amp_dtype: torch.dtype | None) -> torch.Tensor:
+    """G's images for Z in eval mode (batchnorm running statistics, no dropout)."""
+    was_training = G.training
+    G.eval()
+    with _autocast(Z.device, amp_dtype):
+        images = G(Z)
+    G.train(was_training)
+    return images.float().cpu()
+
+
+def _write_epoch_files(
+    out_dir: Path, epoch: int, samples: torch.Tensor, history: History, output_range: str
+) -> None:
+    from gancourse.plots import save_loss_curves, save_sample_grid
+
+    save_sample_grid(
+        samples,
+        out_dir / "samples" / f"epoch_{epoch:03d}.png",
+        value_range=OUTPUT_RANGES[output_range],
+    )
+    save_loss_curves(history, out_dir / "losses.png")
+    history.save(out_dir / "history.json")
+
+
+def _check_resumable(ckpt: dict[str, Any], config: TrainConfig, n: int) -> None:
+    saved = ckpt["config"]
+    for name in ("batch_size", "k", "seed", "latent_dist"):
+        if saved[name] != getattr(config, name):
+            raise ValueError(
+                f"cannot resume: the checkpoint was trained with {name}="
+                f"{saved[name]!r}, this run asks for {getattr(config, name)!r}"
+            )
+    if ckpt["num_images"] != n:
+        raise ValueError(
+            f"cannot resume: the checkpoint was trained on {ckpt['num_images']} "
+            f"images, this run has {n}"
+        )
+
+
+def _divergence_message(
+    G: nn.Module, D: nn.Module, stats: dict[str, float], step: int, config: TrainConfig
+) -> str:
+    def broken(module: nn.Module) -> bool:
+        return any(not torch.isfinite(p).all() for p in module.parameters())
+
+    culprits = [name for name, m in (("generator", G), ("discriminator", D)) if broken(m)]
+    if not culprits:
+        culprits = ["discriminator" if not math.isfinite(stats["loss_d"]) else "generator"]
+    losses = f"loss_d={stats['loss_d']}, loss_g={stats['loss_g']}"
+    return (
+        f"training diverged at step {step}: the {' and the '.join(culprits)} "
+        f"{'has' if len(culprits) == 1 else 'have'} non-finite weights or loss ({losses}). "
+        f"Try lower learning rates (lr_g={config.lr_g:g}, lr_d={config.lr_d:g}) or a "
+        "discriminator with outputs='logits'. The last checkpoint (if any) is untouched."
+    )
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        disable=not enabled,
+        unit="step",
+        desc="training",
+        dynamic_ncols=True,
+    )
