@@ -41,6 +41,7 @@ from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_
 from gancourse.tricks import instance_noise_std as noise_std_at
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+_ROW = (*History.STATS, "fake_finite")  # what each step records on the device
 LATENT_DISTS = ("normal", "uniform")
 
 
@@ -354,10 +355,15 @@ def train(
         rows = torch.stack(buffer).cpu().tolist()
         first = run.step - len(rows) + 1
         for i, row in enumerate(rows):
-            stats = dict(zip(History.STATS, row, strict=True))
-            if not (math.isfinite(stats["loss_d"]) and math.isfinite(stats["loss_g"])):
+            stats = dict(zip(_ROW, row, strict=True))
+            if not all(
+                map(
+                    math.isfinite,
+                    (stats["fake_finite"] or math.nan, stats["loss_d"], stats["loss_g"]),
+                )
+            ):
                 progress.close()
-                raise TrainingDiverged(_divergence_message(G, D, stats, first + i, config))
+                raise TrainingDiverged(_divergence_message(stats, first + i, config))
             run.history.append(first + i, run.epoch, stats)
         buffer.clear()
         progress.set_postfix(
@@ -392,8 +398,8 @@ def train(
                 "fixed_noise": fixed_noise.cpu(),
                 "history": run.history.to_dict(),
                 "samples": run.samples,
-                "generator_class": type(G).__name__,
-                "discriminator_class": type(D).__name__,
+                "model": _registry_name(G),
+                "latent_dim": G.latent_dim,
             },
         )
 
@@ -460,9 +466,9 @@ def train(
                     amp_dtype=amp_dtype,
                 )
                 stats = {**d_stats, **g_stats}
-                buffer.append(
-                    torch.stack([stats[name].float().to(device) for name in History.STATS])
-                )
+                # one row per step: the history's stats, then whether G's images were finite
+                stats["fake_finite"] = torch.isfinite(fake.detach()).all()
+                buffer.append(torch.stack([stats[name].float().to(device) for name in _ROW]))
                 run.step += 1
                 progress.update(1)
                 if run.step % config.log_every == 0:
@@ -637,22 +643,27 @@ def _check_resumable(ckpt: dict[str, Any], config: TrainConfig, n: int) -> None:
         )
 
 
-def _divergence_message(
-    G: nn.Module, D: nn.Module, stats: dict[str, float], step: int, config: TrainConfig
-) -> str:
-    def broken(module: nn.Module) -> bool:
-        return any(not torch.isfinite(p).all() for p in module.parameters())
-
-    culprits = [name for name, m in (("generator", G), ("discriminator", D)) if broken(m)]
-    if not culprits:
-        culprits = ["discriminator" if not math.isfinite(stats["loss_d"]) else "generator"]
-    losses = f"loss_d={stats['loss_d']}, loss_g={stats['loss_g']}"
+def _divergence_message(stats: dict[str, float], step: int, config: TrainConfig) -> str:
+    """Name the network where the first non-finite value of the step appeared: G's images
+    come first in a step, then D's loss, then G's loss."""
+    if not stats["fake_finite"]:
+        culprit = "the generator produced non-finite images"
+    elif not math.isfinite(stats["loss_d"]):
+        culprit = f"the discriminator's loss became {stats['loss_d']}"
+    else:
+        culprit = f"the generator's loss became {stats['loss_g']}"
     return (
-        f"training diverged at step {step}: the {' and the '.join(culprits)} "
-        f"{'has' if len(culprits) == 1 else 'have'} non-finite weights or loss ({losses}). "
-        f"Try lower learning rates (lr_g={config.lr_g:g}, lr_d={config.lr_d:g}) or a "
-        "discriminator with outputs='logits'. The last checkpoint (if any) is untouched."
+        f"training diverged at step {step}: {culprit}. Try lower learning rates "
+        f"(lr_g={config.lr_g:g}, lr_d={config.lr_d:g}) or a discriminator with "
+        "outputs='logits'. The last checkpoint (if any) is untouched."
     )
+
+
+def _registry_name(G: nn.Module) -> str | None:
+    """The registry name of G's class (for `python -m gancourse sample`), if it has one."""
+    from gancourse.models import MODELS
+
+    return next((name for name, spec in MODELS.items() if type(G) is spec.generator), None)
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

