@@ -7,6 +7,7 @@ the training loop (`train`, `discriminator_step`, `generator_step`), data loadin
 """
 
 from gancourse.checkpoint import load_checkpoint, save_checkpoint
+from gancourse.data import ImageSet, load_images
 from gancourse.device import pick_device
 from gancourse.history import History
 from gancourse.losses import (
@@ -38,6 +39,7 @@ from gancourse.plots import (
     show_history,
     show_samples,
 )
+from gancourse.sizes import by_size, is_smoke, run_size
 from gancourse.training import (
     TrainConfig,
     TrainingDiverged,
@@ -56,6 +58,7 @@ __all__ = [
     "Discriminator",
     "Generator",
     "History",
+    "ImageSet",
     "ToyDiscriminator",
     "ToyGenerator",
     "TrainConfig",
@@ -63,6 +66,7 @@ __all__ = [
     "TrainingDiverged",
     "bce",
     "build_discriminator",
+    "by_size",
     "build_generator",
     "build_pair",
     "count_parameters",
@@ -72,12 +76,15 @@ __all__ = [
     "generator_step",
     "get_spec",
     "init_dcgan_weights",
+    "is_smoke",
     "load_checkpoint",
+    "load_images",
     "log_d",
     "log_one_minus_d",
     "loss_curve_figure",
     "make_optimizer",
     "pick_device",
+    "run_size",
     "sample_grid_figure",
     "sample_noise",
     "save_checkpoint",

@@ -42,6 +42,7 @@ from gancourse.tricks import instance_noise_std as noise_std_at
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 _ROW = (*History.STATS, "fake_finite")  # what each step records on the device
+CHECKPOINT_SAMPLES = 8  # epochs of sample grids kept in a checkpoint (all are written as PNGs)
 LATENT_DISTS = ("normal", "uniform")
 
 
@@ -397,7 +398,8 @@ def train(
                 "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
                 "fixed_noise": fixed_noise.cpu(),
                 "history": run.history.to_dict(),
-                "samples": run.samples,
+                # the last few epochs' grids only: a long run's would bloat every checkpoint
+                "samples": {e: run.samples[e] for e in sorted(run.samples)[-CHECKPOINT_SAMPLES:]},
                 "model": _registry_name(G),
                 "latent_dim": G.latent_dim,
             },
