@@ -254,6 +254,9 @@ def _grad_norm(opt: torch.optim.Optimizer) -> torch.Tensor:
     grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
     if not grads:
         return torch.zeros(())
+    total_norm = getattr(torch.nn.utils, "get_total_norm", None)  # fused, torch >= 2.6
+    if total_norm is not None:
+        return total_norm(grads)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gancourse.checks import describe
+from gancourse.checks import check_tensor, describe
 from gancourse.metrics.extractor import FeatureExtractor
 from gancourse.metrics.frechet import frechet_distance
 from gancourse.metrics.statistics import (
@@ -43,28 +43,29 @@ def fid(
     num_samples: int = 10_000,
     batch_size: int = 250,
     value_range: tuple[float, float] | None = None,
+    reference_range: tuple[float, float] | None = None,
     latent_dist: str = "normal",
     seed: int = 0,
     progress: bool = True,
 ) -> float:
     """FID between `generated` and `reference` (see the module docstring for what each can be).
 
-    `value_range` is the pixel range of tensors and batches (default (0, 1)); generators and
-    ImageSets carry their own. Generators are sampled `num_samples` times with noise from
-    `latent_dist`, seeded by `seed`, in eval mode.
+    `value_range` and `reference_range` are the pixel ranges of the two sides when they are
+    tensors or batches (default (0, 1)); generators and ImageSets carry their own. Generators
+    are sampled `num_samples` times with noise from `latent_dist`, seeded by `seed`, in eval
+    mode.
     """
     extractor = extractor if extractor is not None else _default_extractor()
     options = dict(
         extractor=extractor,
         num_samples=num_samples,
         batch_size=batch_size,
-        value_range=value_range,
         latent_dist=latent_dist,
         seed=seed,
         progress=progress,
     )
-    ref = compute_statistics(reference, **options).with_factor()
-    gen = compute_statistics(generated, **options)
+    ref = compute_statistics(reference, value_range=reference_range, **options).with_factor()
+    gen = compute_statistics(generated, value_range=value_range, **options)
     if ref.extractor != gen.extractor:
         raise ValueError(
             f"statistics from different extractors: {ref.extractor!r} and "
@@ -95,7 +96,12 @@ def compute_statistics(
     lo, hi = lo_hi
     acc = StatisticsAccumulator(extractor.name)
     for batch in tqdm(batches, total=total, desc="features", disable=not progress, leave=False):
-        acc.update(extractor.features((batch.float() - lo) / (hi - lo)))
+        # uint8 images are 0..255 whatever the value range; float ones are mapped to [0, 1]
+        if isinstance(batch, torch.Tensor) and batch.dtype == torch.uint8:
+            x = batch.float() / 255
+        else:
+            x = (check_tensor(batch, "images") - lo) / (hi - lo)
+        acc.update(extractor.features(x))
     return acc.compute()
 
 
