@@ -6,6 +6,7 @@ Every message says what was expected and what was received, so a student who pas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -55,3 +56,25 @@ def check_probabilities(p: torch.Tensor, name: str) -> torch.Tensor:
             "(no Sigmoid at the end), pass outputs='logits'"
         )
     return p
+
+
+VALUE_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # pixel range by output layer
+
+
+def check_value_range(value_range: object, name: str = "value_range") -> tuple[float, float]:
+    """A pixel range: 'tanh' -> (-1, 1), 'sigmoid' -> (0, 1), or a (low, high) pair of finite
+    numbers with low < high."""
+    if isinstance(value_range, str) and value_range.lower() in VALUE_RANGES:
+        return VALUE_RANGES[value_range.lower()]
+    if (
+        isinstance(value_range, tuple | list)
+        and len(value_range) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value_range)
+        and all(math.isfinite(v) for v in value_range)
+        and value_range[0] < value_range[1]
+    ):
+        return float(value_range[0]), float(value_range[1])
+    raise ValueError(
+        f"{name}: expected 'tanh', 'sigmoid' or a (low, high) pair of finite numbers with "
+        f"low < high, e.g. (-1, 1), received {value_range!r}"
+    )

@@ -12,7 +12,6 @@ the files were expected and how to get them.
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import socket
@@ -29,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from gancourse.checks import check_value_range
+
 __all__ = [
     "DATASETS",
     "ImageSet",
@@ -40,7 +41,6 @@ __all__ = [
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "folder")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-VALUE_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 CELEBA_SIZE = 64
 FOLDER_SIZE = 64
@@ -92,7 +92,7 @@ def load_images(
     ``name="folder"``; ``root`` is where torchvision's files live (or are downloaded to).
     """
     key = _check_name(name)
-    lo, hi = _check_value_range(value_range)
+    lo, hi = check_value_range(value_range)
     _check_positive_int("image_size", image_size)
     _check_positive_int("limit", limit)
     if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
@@ -217,24 +217,6 @@ def _check_name(name: object) -> str:
     if key not in DATASETS:
         raise ValueError(f"unknown data set: expected one of {', '.join(DATASETS)}; got {name!r}")
     return key
-
-
-def _check_value_range(value_range: object) -> tuple[float, float]:
-    if isinstance(value_range, str) and value_range.lower() in VALUE_RANGES:
-        return VALUE_RANGES[value_range.lower()]
-    if (
-        isinstance(value_range, Sequence)
-        and not isinstance(value_range, str)
-        and len(value_range) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value_range)
-        and all(math.isfinite(v) for v in value_range)
-        and value_range[0] < value_range[1]
-    ):
-        return float(value_range[0]), float(value_range[1])
-    raise ValueError(
-        f"value_range must be 'tanh', 'sigmoid' or a (lo, hi) pair of finite numbers with "
-        f"lo < hi; got {value_range!r}"
-    )
 
 
 def _check_positive_int(what: str, value: object) -> None:

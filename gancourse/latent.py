@@ -34,8 +34,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from gancourse.checks import check_choice, check_tensor, describe
+from gancourse.checks import check_choice, check_tensor, check_value_range, describe
 from gancourse.models.base import OUTPUT_RANGES
+from gancourse.plots import draw_image
 
 METHODS = ("linear", "spherical")
 PARALLEL_SIN = 1e-6  # sin(theta) below this: the vectors are (anti)parallel
@@ -146,13 +147,13 @@ def interpolation_figure(
             "images: expected one interpolation (steps, 1 or 3, H, W) or several "
             f"(rows, steps, 1 or 3, H, W) with steps >= 2, received {describe(images)}"
         )
-    lo, hi = _check_value_range(value_range)
+    lo, hi = check_value_range(value_range)
     rows, steps = images.shape[:2]
     fig = Figure(figsize=(size * steps, size * rows + (0.5 if title else 0.3)))
     axes = fig.subplots(rows, steps, squeeze=False)
     for r in range(rows):
         for s in range(steps):
-            _show(axes[r, s], images[r, s], lo, hi)
+            draw_image(axes[r, s], images[r, s], lo, hi)
     for s in range(steps):
         axes[-1, s].set_xlabel(f"t={s / (steps - 1):.2f}", fontsize=8)
     if title:
@@ -195,7 +196,7 @@ def arithmetic_figure(
     for r, row in enumerate(images):
         for col in range(cols):
             if col < len(row):
-                _show(axes[r, col], row[col], lo, hi)
+                draw_image(axes[r, col], row[col], lo, hi)
             else:
                 axes[r, col].set_axis_off()
         axes[r, 0].set_ylabel(names[r], fontsize=9)
@@ -232,25 +233,3 @@ def _check_group(z: object, name: str) -> torch.Tensor:
             f"(latent_dim,), received {describe(z)}"
         )
     return z.detach()
-
-
-def _check_value_range(value_range: object) -> tuple[float, float]:
-    ok = isinstance(value_range, tuple | list) and len(value_range) == 2
-    if ok:
-        lo, hi = float(value_range[0]), float(value_range[1])
-        if hi > lo:
-            return lo, hi
-    raise ValueError(
-        f"value_range: expected (low, high) with low < high, e.g. (-1, 1), received {value_range!r}"
-    )
-
-
-def _show(ax, image: torch.Tensor, lo: float, hi: float) -> None:
-    """Draw one (C, H, W) image with values in [lo, hi], without ticks."""
-    image = ((image - lo) / (hi - lo)).clamp(0, 1)
-    if image.shape[0] == 1:
-        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-    else:
-        ax.imshow(image.permute(1, 2, 0).numpy())
-    ax.set_xticks([])
-    ax.set_yticks([])

@@ -32,6 +32,17 @@ def image_grid(
     return make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
 
 
+def draw_image(ax, image: torch.Tensor, lo: float = -1.0, hi: float = 1.0) -> None:
+    """Draw one (C, H, W) image with values in [lo, hi] on a matplotlib axes, without ticks."""
+    image = ((image.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1)
+    if image.shape[0] == 1:
+        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(image.permute(1, 2, 0).numpy())
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def sample_grid_figure(
     images: torch.Tensor,
     value_range: tuple[float, float] = (-1.0, 1.0),

@@ -50,8 +50,14 @@ def test_sources_agree(extractor, digits01):
     a = fid(other, real, extractor=extractor, progress=False)
     batches = [(b, torch.zeros(len(b))) for b in other.split(300)]
     b = fid(batches, real, extractor=extractor, progress=False)
-    c = fid(other * 2 - 1, real * 2 - 1, extractor=extractor, value_range=(-1, 1),
-            reference_range=(-1, 1), progress=False)
+    c = fid(
+        other * 2 - 1,
+        real * 2 - 1,
+        extractor=extractor,
+        value_range=(-1, 1),
+        reference_range=(-1, 1),
+        progress=False,
+    )
     assert a == pytest.approx(b, rel=1e-9) and a == pytest.approx(c, rel=1e-6)
 
 

@@ -14,23 +14,19 @@ statistics are computed once and cached on disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-import torch
-from torch import nn
 from tqdm.auto import tqdm
 
-from gancourse.checks import check_tensor, describe
 from gancourse.metrics.extractor import FeatureExtractor
 from gancourse.metrics.frechet import frechet_distance
+from gancourse.metrics.sources import image_batches
 from gancourse.metrics.statistics import (
     FeatureStatistics,
     StatisticsAccumulator,
     cache_dir,
     cache_key,
 )
-from gancourse.models.base import OUTPUT_RANGES
 
 Source = Any  # Generator | Tensor | ImageSet | Iterable[Tensor] | FeatureStatistics | str
 
@@ -90,18 +86,17 @@ def compute_statistics(
         return source
     if isinstance(source, str):
         return reference_statistics(source, extractor, batch_size=batch_size, progress=progress)
-    batches, total, lo_hi = _batches(
-        source, num_samples, batch_size, value_range, latent_dist, seed
+    batches, total = image_batches(
+        source,
+        batch_size=batch_size,
+        value_range=value_range,
+        num_samples=num_samples,
+        latent_dist=latent_dist,
+        seed=seed,
     )
-    lo, hi = lo_hi
     acc = StatisticsAccumulator(extractor.name)
     for batch in tqdm(batches, total=total, desc="features", disable=not progress, leave=False):
-        # uint8 images are 0..255 whatever the value range; float ones are mapped to [0, 1]
-        if isinstance(batch, torch.Tensor) and batch.dtype == torch.uint8:
-            x = batch.float() / 255
-        else:
-            x = (check_tensor(batch, "images") - lo) / (hi - lo)
-        acc.update(extractor.features(x))
+        acc.update(extractor.features(batch))
     return acc.compute()
 
 
@@ -143,74 +138,6 @@ def reference_statistics(
     )
     stats.save(path)
     return stats
-
-
-def _batches(
-    source: Source,
-    num_samples: int,
-    batch_size: int,
-    value_range: tuple[float, float] | None,
-    latent_dist: str,
-    seed: int,
-) -> tuple[Iterable[torch.Tensor], int | None, tuple[float, float]]:
-    if batch_size < 1 or num_samples < 1:
-        raise ValueError(
-            f"expected batch_size >= 1 and num_samples >= 1, received "
-            f"{batch_size} and {num_samples}"
-        )
-    if isinstance(source, nn.Module) and hasattr(source, "latent_dim"):
-        rng = OUTPUT_RANGES.get(getattr(source, "output_range", ""), None)
-        total = -(-num_samples // batch_size)
-        return (
-            _sample(source, num_samples, batch_size, latent_dist, seed),
-            total,
-            value_range or rng or (-1.0, 1.0),
-        )
-    if hasattr(source, "images") and hasattr(source, "value_range"):  # an ImageSet
-        return _batches(
-            source.images,
-            num_samples,
-            batch_size,
-            value_range or tuple(source.value_range),
-            latent_dist,
-            seed,
-        )
-    if isinstance(source, torch.Tensor):
-        if source.dim() != 4:
-            raise ValueError(f"images: expected a batch (N, C, H, W), received {describe(source)}")
-        total = -(-source.shape[0] // batch_size)
-        return source.split(batch_size), total, value_range or (0.0, 1.0)
-    if isinstance(source, Iterable):
-        total = len(source) if hasattr(source, "__len__") else None
-        return _first_items(source), total, value_range or (0.0, 1.0)
-    raise TypeError(
-        f"expected a generator, a tensor of images, an ImageSet, an iterable of "
-        f"batches, FeatureStatistics or a data set name, received {describe(source)}"
-    )
-
-
-def _first_items(batches: Iterable[Any]) -> Iterator[torch.Tensor]:
-    """Batches from e.g. a DataLoader yielding (images, labels) tuples."""
-    for batch in batches:
-        yield batch[0] if isinstance(batch, tuple | list) else batch
-
-
-@torch.no_grad()
-def _sample(
-    G: nn.Module, num_samples: int, batch_size: int, latent_dist: str, seed: int
-) -> Iterator[torch.Tensor]:
-    from gancourse.training import sample_noise
-
-    device = next(G.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    was_training = G.training
-    G.eval()
-    try:
-        for start in range(0, num_samples, batch_size):
-            n = min(batch_size, num_samples - start)
-            yield G(sample_noise(n, G.latent_dim, latent_dist, device, generator))
-    finally:
-        G.train(was_training)
 
 
 def _default_extractor() -> FeatureExtractor:

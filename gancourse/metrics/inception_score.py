@@ -40,6 +40,7 @@ import torch
 
 from gancourse.checks import check_tensor, describe
 from gancourse.metrics.extractor import FeatureExtractor
+from gancourse.metrics.sources import image_batches
 
 MIN_SPLIT_SIZE = 100  # fewer samples per split than this (or than classes) triggers a warning
 ROW_SUM_TOLERANCE = 1e-4  # how far a row of probabilities may be from summing to 1
@@ -117,10 +118,11 @@ def class_probabilities_of(
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, received {batch_size!r}")
-    lo, hi = _check_value_range(value_range)
     from tqdm.auto import tqdm
 
-    batches, total = _batches(images_or_batches, batch_size)
+    batches, total = image_batches(
+        images_or_batches, batch_size=batch_size, value_range=value_range
+    )
     out = []
     for batch in tqdm(
         batches,
@@ -130,44 +132,10 @@ def class_probabilities_of(
         unit="batch",
         dynamic_ncols=True,
     ):
-        batch = check_tensor(batch, "images", floating=False).detach()
-        if not batch.is_floating_point():
-            raise TypeError(
-                f"images: expected float images, received {describe(batch)}; divide uint8 "
-                "images by 255 (or pass value_range=(0, 255) after .float())"
-            )
-        if (lo, hi) != (0.0, 1.0):
-            batch = (batch - lo) / (hi - lo)
         out.append(extractor.class_probabilities(batch).cpu())
     if not out:
         raise ValueError("images_or_batches: expected at least one batch of images, received none")
     return torch.cat(out)
-
-
-def _batches(
-    images_or_batches: torch.Tensor | Iterable[torch.Tensor], batch_size: int
-) -> tuple[Iterable[torch.Tensor], int | None]:
-    """Batches of a tensor (and how many), or the caller's own iterable of batches."""
-    if isinstance(images_or_batches, torch.Tensor):
-        return images_or_batches.split(batch_size), math.ceil(len(images_or_batches) / batch_size)
-    if isinstance(images_or_batches, Iterable):
-        total = len(images_or_batches) if hasattr(images_or_batches, "__len__") else None
-        return images_or_batches, total
-    raise TypeError(
-        "images_or_batches: expected a tensor (N, C, H, W) or an iterable of such batches, "
-        f"received {describe(images_or_batches)}"
-    )
-
-
-def _check_value_range(value_range: object) -> tuple[float, float]:
-    ok = isinstance(value_range, tuple | list) and len(value_range) == 2
-    if ok:
-        lo, hi = float(value_range[0]), float(value_range[1])
-        if hi > lo:
-            return lo, hi
-    raise ValueError(
-        f"value_range: expected (low, high) with low < high, e.g. (-1, 1), received {value_range!r}"
-    )
 
 
 def _check_probs(probs: object) -> torch.Tensor:

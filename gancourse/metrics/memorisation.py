@@ -45,8 +45,9 @@ import math
 import torch
 from matplotlib.figure import Figure
 
-from gancourse.checks import check_tensor, describe
+from gancourse.checks import check_tensor, check_value_range, describe
 from gancourse.metrics.extractor import FeatureExtractor
+from gancourse.plots import draw_image
 
 DEFAULT_BATCH_SIZE = 500  # query rows whose distances are held at once
 REFERENCE_ELEMENTS = 2**24  # float64 values of references converted at once (128 MB)
@@ -97,7 +98,7 @@ def nearest_neighbours(
             f"k: expected an int from 1 to {available} (the number of references"
             f"{' other than the query' if exclude_self else ''}), received {k!r}"
         )
-    lo, hi = _check_value_range(value_range)
+    lo, hi = check_value_range(value_range)
     if extractor is None:  # pixels: converted a chunk at a time, never the whole set in float64
         q_src, r_src = queries, references
     else:
@@ -169,14 +170,14 @@ def memorisation_figure(
             f"distances: expected the shape of indices {tuple(indices.shape)}, received "
             f"{describe(distances)}"
         )
-    lo, hi = _check_value_range(value_range)
+    lo, hi = check_value_range(value_range)
     n, k = indices.shape
     fig = Figure(figsize=(size * (k + 1), size * n + 0.4))
     axes = fig.subplots(n, k + 1, squeeze=False)
     for i in range(n):
-        _show(axes[i, 0], generated[i], lo, hi)
+        draw_image(axes[i, 0], generated[i], lo, hi)
         for j in range(k):
-            _show(axes[i, j + 1], training[indices[i, j]], lo, hi)
+            draw_image(axes[i, j + 1], training[indices[i, j]], lo, hi)
             if distances is not None:
                 axes[i, j + 1].set_xlabel(f"d={distances[i, j].item():.3g}", fontsize=8)
     axes[0, 0].set_title("generated", fontsize=9)
@@ -274,25 +275,3 @@ def _check_distances(x: object, name: str) -> torch.Tensor:
     if not torch.isfinite(x).all() or (x < 0).any():
         raise ValueError(f"{name}: expected finite distances >= 0, received other values")
     return x
-
-
-def _check_value_range(value_range: object) -> tuple[float, float]:
-    ok = isinstance(value_range, tuple | list) and len(value_range) == 2
-    if ok:
-        lo, hi = float(value_range[0]), float(value_range[1])
-        if hi > lo:
-            return lo, hi
-    raise ValueError(
-        f"value_range: expected (low, high) with low < high, e.g. (-1, 1), received {value_range!r}"
-    )
-
-
-def _show(ax, image: torch.Tensor, lo: float, hi: float) -> None:
-    """Draw one (C, H, W) image with values in [lo, hi], without ticks."""
-    image = ((image - lo) / (hi - lo)).clamp(0, 1)
-    if image.shape[0] == 1:
-        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-    else:
-        ax.imshow(image.permute(1, 2, 0).numpy())
-    ax.set_xticks([])
-    ax.set_yticks([])

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from gancourse.checks import check_batch, check_choice
+from gancourse.checks import VALUE_RANGES, check_batch, check_choice
 
 OUTPUT_KINDS = ("logits", "probs")
-OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+OUTPUT_RANGES = VALUE_RANGES  # the pixel range each output layer produces
 
 
 class Generator(nn.Module):
