@@ -7,7 +7,7 @@ For Gaussians N(mu1, S1) and N(mu2, S2) fitted to two sets of features::
 The only hard term is Tr((S1 S2)^(1/2)). We never form a general matrix square root (the
 reference implementation calls scipy's `sqrtm` on the non-symmetric S1 S2, which is slow and
 can return complex noise). Instead, with any factor F of S1 (F F^T = S1: its Cholesky factor,
-or V diag(sqrt(lambda)) from an eigendecomposition when S1 is singular), the matrix
+or V diag(sqrt(lambda)) over the non-zero eigenvalues when S1 is singular), the matrix
 M = F^T S2 F is symmetric positive semi-definite and has the same eigenvalues as S1 S2
 (M = F^-1 (S1 S2) F for invertible F). So
 
@@ -57,24 +57,23 @@ def frechet_distance(
 
 def covariance_factor(sigma: ArrayLike) -> torch.Tensor:
     """A matrix F with F F^T = sigma: the Cholesky factor when sigma is positive definite,
-    otherwise V diag(sqrt(max(lambda, 0))) from its eigendecomposition (singular covariances,
-    e.g. fewer samples than dimensions)."""
+    otherwise V_r diag(sqrt(lambda_r)) over its r clearly positive eigenvalues (singular
+    covariances, e.g. fewer samples than dimensions); F is then d x r."""
     sigma = _as_float64(sigma, "sigma")
     factor, info = torch.linalg.cholesky_ex(sigma)
     if int(info) == 0 and bool(torch.isfinite(factor).all()):
         return factor
     eigenvalues, eigenvectors = torch.linalg.eigh(_symmetrise(sigma))
-    return eigenvectors * eigenvalues.clamp_min(0).sqrt()
+    # Keep only the directions sigma really spans: its null space (zero in exact arithmetic,
+    # +-1e-13 in practice) would otherwise add sqrt(1e-13)-sized noise to the trace term.
+    keep = eigenvalues > eigenvalues.max() * sigma.shape[0] * torch.finfo(sigma.dtype).eps
+    return eigenvectors[:, keep] * eigenvalues[keep].sqrt()
 
 
 def trace_sqrt_product(factor1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
     """Tr((S1 S2)^(1/2)) from a factor of S1 (F F^T = S1) and S2, as a float64 scalar tensor."""
     M = _symmetrise(factor1.T @ sigma2 @ factor1)
-    eigenvalues = torch.linalg.eigvalsh(M)
-    # Eigenvalues that are zero in exact arithmetic come out as +-1e-13 or so; their square
-    # roots (~1e-7 each) would add up to visible noise for singular covariances.
-    tolerance = eigenvalues.abs().max() * M.shape[0] * torch.finfo(M.dtype).eps
-    return torch.where(eigenvalues > tolerance, eigenvalues, 0).sqrt().sum()
+    return torch.linalg.eigvalsh(M).clamp_min(0).sqrt().sum()
 
 
 def _symmetrise(a: torch.Tensor) -> torch.Tensor:
