@@ -417,7 +417,13 @@ def train(
             },
         )
 
-    smoothing, noisy, flips = config.label_smoothing, config.noisy_labels, config.label_flip_prob
+    label_tricks = dict(
+        smoothing=config.label_smoothing,
+        noisy=config.noisy_labels,
+        flip_prob=config.label_flip_prob,
+        device=device,
+        generator=noise_rng,
+    )
     B = config.batch_size
     try:
         while run.epoch < config.num_epochs:
@@ -448,24 +454,8 @@ def train(
                         opt_d,
                         X,
                         fake,
-                        real_target=discriminator_targets(
-                            B,
-                            True,
-                            smoothing=smoothing,
-                            noisy=noisy,
-                            flip_prob=flips,
-                            device=device,
-                            generator=noise_rng,
-                        ),
-                        fake_target=discriminator_targets(
-                            B,
-                            False,
-                            smoothing=smoothing,
-                            noisy=noisy,
-                            flip_prob=flips,
-                            device=device,
-                            generator=noise_rng,
-                        ),
+                        real_target=discriminator_targets(B, True, **label_tricks),
+                        fake_target=discriminator_targets(B, False, **label_tricks),
                         noise_std=std,
                         generator=noise_rng,
                         amp_dtype=amp_dtype,
