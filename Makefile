@@ -36,6 +36,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/train_throughput.py
+	$(PY) bench/frechet_speed.py
+	$(PY) bench/inception_speed.py
+	$(PY) bench/frechet_speed.py
+	$(PY) bench/inception_speed.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
