@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from gancourse.checks import check_choice, check_tensor, check_value_range, describe
-from gancourse.models.base import OUTPUT_RANGES
+from gancourse.models.base import OUTPUT_RANGES, eval_mode
 from gancourse.plots import draw_image
 
 METHODS = ("linear", "spherical")
@@ -110,16 +110,11 @@ def generate_images(G: nn.Module, Z: torch.Tensor) -> torch.Tensor:
         )
     if not isinstance(G, nn.Module):
         raise TypeError(f"G: expected a generator (torch.nn.Module), received {describe(G)}")
-    modes = {m: m.training for m in G.modules()}
     param = next(G.parameters(), None)
     if param is not None:
         Z = Z.to(param.device, param.dtype)
-    G.eval()
-    try:
+    with eval_mode(G):
         images = G(Z)
-    finally:
-        for module, training in modes.items():
-            module.train(training)
     return images.detach().float().cpu()
 
 

@@ -35,6 +35,7 @@ from gancourse.checkpoint import load_checkpoint, save_checkpoint
 from gancourse.checks import check_choice, describe
 from gancourse.device import pick_device
 from gancourse.history import History
+from gancourse.latent import generate_images
 from gancourse.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from gancourse.models.base import OUTPUT_RANGES
 from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_targets
@@ -483,7 +484,7 @@ def train(
             flush()
             run.epoch += 1
             run.perm = None
-            samples = _sample(G, fixed_noise, amp_dtype)
+            samples = generate_images(G, fixed_noise)  # eval mode, on the CPU
             run.samples[run.epoch] = samples
             if out_dir is not None:
                 _write_epoch_files(out_dir, run.epoch, samples, run.history, G.output_range)
@@ -605,17 +606,6 @@ def _to_model_range(
     if channels_last:
         batch = batch.contiguous(memory_format=torch.channels_last)
     return batch
-
-
-@torch.no_grad()
-def _sample(G: nn.Module, Z: torch.Tensor, amp_dtype: torch.dtype | None) -> torch.Tensor:
-    """G's images for Z in eval mode (batchnorm running statistics, no dropout)."""
-    was_training = G.training
-    G.eval()
-    with _autocast(Z.device, amp_dtype):
-        images = G(Z)
-    G.train(was_training)
-    return images.float().cpu()
 
 
 def _write_epoch_files(

@@ -47,6 +47,7 @@ from matplotlib.figure import Figure
 
 from gancourse.checks import check_tensor, check_value_range, describe
 from gancourse.metrics.extractor import FeatureExtractor
+from gancourse.metrics.sources import image_batches
 from gancourse.plots import draw_image
 
 DEFAULT_BATCH_SIZE = 500  # query rows whose distances are held at once
@@ -242,15 +243,9 @@ def _features(
         )
     from tqdm.auto import tqdm
 
-    batches = tqdm(
-        x.split(batch_size),
-        disable=not progress,
-        desc="features",
-        unit="batch",
-        dynamic_ncols=True,
-    )
-    feats = [extractor.features((b.float() - lo) / (hi - lo)).cpu().double() for b in batches]
-    return torch.cat(feats)
+    batches, total = image_batches(x, batch_size=batch_size, value_range=(lo, hi))
+    batches = tqdm(batches, total=total, disable=not progress, desc="features", unit="batch")
+    return torch.cat([extractor.features(b).cpu().double() for b in batches])
 
 
 def _check_images(x: object, name: str) -> torch.Tensor:

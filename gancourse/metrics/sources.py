@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from gancourse.checks import VALUE_RANGES, check_tensor, check_value_range, describe
+from gancourse.models.base import eval_mode
 
 
 def image_batches(
@@ -77,11 +78,7 @@ def _sample(
 
     device = next(G.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G):
         for start in range(0, num_samples, batch_size):
             n = min(batch_size, num_samples - start)
             yield G(sample_noise(n, G.latent_dim, latent_dist, device, generator))
-    finally:
-        G.train(was_training)

@@ -9,7 +9,8 @@ two are never silently mixed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -54,6 +55,19 @@ class Discriminator(nn.Module):
     def score(self, X: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         """The logit, shape (N, 1)."""
         raise NotImplementedError
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Run `module` in eval mode (batchnorm running statistics, no dropout) and give every
+    submodule back the train/eval flag it had, even if the body raises."""
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, training in modes.items():
+            m.train(training)
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
