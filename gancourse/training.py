@@ -587,7 +587,7 @@ def _prepare_data(
 
 
 def _materialise(dataset: torch.utils.data.Dataset, progress: bool) -> torch.Tensor:
-    from tqdm.auto import tqdm
+    from gancourse.notebook import progress_bar as tqdm
 
     items = []
     for i in tqdm(range(len(dataset)), desc="reading data set", disable=not progress):
@@ -661,7 +661,7 @@ def _registry_name(G: nn.Module) -> str | None:
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from gancourse.notebook import progress_bar as tqdm
 
     return tqdm(
         total=total,

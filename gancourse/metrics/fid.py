@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from gancourse.metrics.extractor import FeatureExtractor
 from gancourse.metrics.frechet import frechet_distance
 from gancourse.metrics.sources import image_batches
@@ -27,6 +25,7 @@ from gancourse.metrics.statistics import (
     cache_dir,
     cache_key,
 )
+from gancourse.notebook import progress_bar as tqdm
 
 Source = Any  # Generator | Tensor | ImageSet | Iterable[Tensor] | FeatureStatistics | str
 

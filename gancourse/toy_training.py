@@ -1,0 +1,214 @@
+"""Training on 1-D and 2-D toy distributions, fast enough to rerun while a lecture goes on.
+
+The image loop (`gancourse.train`) needs image tensors and epochs; the playground chapters need
+something else: thousands of tiny steps on samples drawn fresh from a known density, and
+snapshots of where G's samples and D's output are as training goes (the panels of Goodfellow
+et al.'s Figure 1, the ring of Gaussians that collapses). This module reuses the same
+`discriminator_step` / `generator_step` as the image loop, so every trick behaves the same here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from gancourse.checks import check_tensor, describe
+from gancourse.history import History
+from gancourse.training import (
+    TrainConfig,
+    TrainingDiverged,
+    discriminator_step,
+    generator_step,
+    make_optimizer,
+    sample_noise,
+)
+from gancourse.tricks import discriminator_targets, instance_noise_std
+
+__all__ = ["ToyConfig", "ToyRun", "ToySnapshot", "discriminator_on", "train_toy"]
+
+
+class Distribution(Protocol):
+    data_dim: int
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+@dataclass
+class ToyConfig:
+    """A toy run: the same knobs as `TrainConfig`, counted in steps instead of epochs."""
+
+    steps: int = 2000  # generator steps (each after k discriminator steps)
+    batch_size: int = 128  # m: real samples (and fakes) per D step
+    k: int = 1  # discriminator steps per generator step
+    optimizer: str = "adam"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    generator_loss: str = "non-saturating"  # or 'saturating'
+    latent_dist: str = "uniform"  # p(z): 'uniform' U(-1, 1) as in Goodfellow et al., or 'normal'
+    label_smoothing: float = 0.0
+    noisy_labels: bool = False
+    instance_noise: float = 0.0  # std of the noise on D's inputs at step 0
+    instance_noise_schedule: str = "linear"
+    snapshot_every: int = 100  # steps between snapshots (the first and last are always kept)
+    num_snapshot_samples: int = 2000  # G's samples per snapshot, from one fixed noise
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "snapshot_every", "num_snapshot_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"ToyConfig.{name}: expected an integer >= 1, received {value!r}")
+        # The fields shared with TrainConfig are checked by its own validation.
+        TrainConfig(**self._shared())
+
+    def _shared(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in (
+                "batch_size",
+                "k",
+                "optimizer",
+                "lr_g",
+                "lr_d",
+                "betas",
+                "generator_loss",
+                "latent_dist",
+                "label_smoothing",
+                "noisy_labels",
+                "instance_noise",
+                "instance_noise_schedule",
+                "seed",
+            )
+        }
+
+
+@dataclass
+class ToySnapshot:
+    """Where training stood after `step` generator steps."""
+
+    step: int
+    fake: torch.Tensor  # (num_snapshot_samples, data_dim): G applied to the fixed noise
+    d_grid: torch.Tensor | None  # D's probability on the run's grid, (M,), if a grid was given
+
+
+@dataclass
+class ToyRun:
+    """What `train_toy` returns. G and D are the trained networks (on the CPU)."""
+
+    G: nn.Module
+    D: nn.Module
+    config: ToyConfig
+    history: History
+    grid: torch.Tensor | None
+    snapshots: list[ToySnapshot] = field(default_factory=list)
+
+    def at(self, step: int) -> ToySnapshot:
+        """The snapshot taken at `step` (or the last one before it)."""
+        before = [s for s in self.snapshots if s.step <= step]
+        if not before:
+            raise ValueError(f"no snapshot at or before step {step}; the first is at step 0")
+        return before[-1]
+
+
+def discriminator_on(D: nn.Module, points: torch.Tensor) -> torch.Tensor:
+    """D's probability that each point is real, as a flat tensor (D in eval mode, no grad)."""
+    was_training = D.training
+    D.eval()
+    try:
+        with torch.no_grad():
+            out = D(points).squeeze(1)
+    finally:
+        D.train(was_training)
+    return torch.sigmoid(out) if D.outputs == "logits" else out
+
+
+def train_toy(
+    G: nn.Module,
+    D: nn.Module,
+    target: Distribution,
+    config: ToyConfig | None = None,
+    *,
+    grid: torch.Tensor | None = None,
+    **overrides: Any,
+) -> ToyRun:
+    """Train a toy G and D (e.g. `ToyGenerator`, `ToyDiscriminator`) against `target`.
+
+    `target` samples fresh data every step (`Gaussian1D`, `ring()`...). Every `snapshot_every`
+    steps, G's samples from one fixed noise batch are kept, and D's probability on `grid`
+    (points of shape (M, data_dim)) when given. Stops with `TrainingDiverged` on NaN/inf.
+    """
+    config = replace(config or ToyConfig(), **overrides)
+    data_dim = int(getattr(target, "data_dim", 0))
+    if getattr(G, "data_dim", None) != data_dim or getattr(D, "data_dim", None) != data_dim:
+        raise ValueError(
+            f"target samples points in R^{data_dim}, but G makes R^{getattr(G, 'data_dim', '?')} "
+            f"and D reads R^{getattr(D, 'data_dim', '?')}: build them with data_dim={data_dim}"
+        )
+    if grid is not None:
+        grid = check_tensor(grid, "grid")
+        if grid.dim() != 2 or grid.shape[1] != data_dim:
+            raise ValueError(
+                f"grid: expected points of shape (M, {data_dim}), received {describe(grid)}"
+            )
+
+    torch.manual_seed(config.seed)
+    rng = torch.Generator().manual_seed(config.seed)
+    noise_rng = torch.Generator().manual_seed(config.seed + 1)
+    fixed_noise = sample_noise(config.num_snapshot_samples, G.latent_dim, config.latent_dist)
+    opt_g = make_optimizer(G.parameters(), config.optimizer, config.lr_g, config.betas)
+    opt_d = make_optimizer(D.parameters(), config.optimizer, config.lr_d, config.betas)
+    run = ToyRun(G=G, D=D, config=config, history=History(), grid=grid)
+    m = config.batch_size
+    label_tricks = {
+        "smoothing": config.label_smoothing,
+        "noisy": config.noisy_labels,
+        "generator": rng,
+    }
+
+    def snapshot(step: int) -> None:
+        with torch.no_grad():
+            fake = G(fixed_noise).detach().clone()
+        d_grid = discriminator_on(D, grid) if grid is not None else None
+        run.snapshots.append(ToySnapshot(step=step, fake=fake, d_grid=d_grid))
+
+    from gancourse.notebook import progress_bar as tqdm
+
+    snapshot(0)
+    for step in tqdm(range(1, config.steps + 1), desc="toy GAN", disable=not config.progress):
+        std = instance_noise_std(
+            step - 1, config.steps, config.instance_noise, config.instance_noise_schedule
+        )
+        for _ in range(config.k):
+            X = target.sample(m, generator=rng)
+            with torch.no_grad():
+                fake = G(sample_noise(m, G.latent_dim, config.latent_dist, generator=noise_rng))
+            d_stats = discriminator_step(
+                D,
+                opt_d,
+                X,
+                fake,
+                real_target=discriminator_targets(m, True, **label_tricks),
+                fake_target=discriminator_targets(m, False, **label_tricks),
+                noise_std=std,
+                generator=rng,
+            )
+        fake = G(sample_noise(m, G.latent_dim, config.latent_dist, generator=noise_rng))
+        g_stats = generator_step(
+            D, opt_g, fake, form=config.generator_loss, noise_std=std, generator=rng
+        )
+        stats = {name: float(v) for name, v in {**d_stats, **g_stats}.items()}
+        if not all(map(_finite, stats.values())):
+            raise TrainingDiverged(f"toy GAN: a loss or gradient became NaN/inf at step {step}")
+        run.history.append(step, 0, stats)
+        if step % config.snapshot_every == 0 or step == config.steps:
+            snapshot(step)
+    return run
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
