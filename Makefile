@@ -6,25 +6,45 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup book demo test browser lint format bench clean
 
-$(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml
+REQUIREMENTS := requirements.txt requirements-book.txt requirements-test.txt
+# The book's size: smoke (every chapter in about a minute on a 2-core CPU) or full (a GPU).
+SIZE ?= smoke
+BOOK_OUT := _build/$(SIZE)
+BOOK_HTML := $(BOOK_OUT)/_build/html
+MATHJAX := .cache/npm/node_modules/mathjax/es5/tex-mml-chtml.js
+
+$(STAMP): $(REQUIREMENTS) constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --quiet -c constraints.txt $(addprefix -r ,$(REQUIREMENTS))
 	touch $@
 
 setup: $(STAMP)
 
-# The main job: train the reference DCGAN briefly on the default (offline-capable) MNIST data.
+# The main job: execute every chapter and build the book as static HTML. Execution errors and
+# Sphinx warnings fail the build (-W). Chapters re-run only when their code changes (cache).
+book: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" GANCOURSE_SIZE=$(SIZE) GANCOURSE_BOOK_BUILD=1 \
+	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going
+	@echo "open $(BOOK_HTML)/index.html in a browser (built at size $(SIZE))"
+
+# Train the reference DCGAN briefly from the command line, without the book.
 demo: $(STAMP)
 	$(PY) -m gancourse train --model dcgan32 --data mnist --epochs 2 --out runs/demo
 	@echo "samples, loss curves and checkpoint written to runs/demo/"
 
-test: $(STAMP)
+# What the browser test needs: Debian's chromium, and MathJax 3 (the same files the built pages
+# load from their CDN, served locally because the test machine is offline).
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	test -f $(MATHJAX) || npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@3
+
+test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -38,8 +58,6 @@ bench: $(STAMP)
 	$(PY) bench/train_throughput.py
 	$(PY) bench/frechet_speed.py
 	$(PY) bench/inception_speed.py
-	$(PY) bench/frechet_speed.py
-	$(PY) bench/inception_speed.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs _build .cache .pytest_cache .ruff_cache

@@ -23,3 +23,15 @@ def mnist_digits() -> torch.Tensor:
 
     images, _ = mnist_sample()
     return torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The book built once per session at the smoke size; a failed build fails with its log."""
+    from book_build import HTML, build_book
+
+    result = build_book()
+    if result.returncode != 0:
+        log = (result.stdout + result.stderr)[-6000:]
+        pytest.fail(f"the book build failed (exit {result.returncode}):\n{log}", pytrace=False)
+    return HTML
