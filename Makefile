@@ -27,7 +27,7 @@ setup: $(STAMP)
 # Sphinx warnings fail the build (-W). Chapters re-run only when their code changes (cache).
 book: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" GANCOURSE_SIZE=$(SIZE) GANCOURSE_BOOK_BUILD=1 \
-	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going
+	$(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going
 	@echo "open $(BOOK_HTML)/index.html in a browser (built at size $(SIZE))"
 
 # Train the reference DCGAN briefly from the command line, without the book.

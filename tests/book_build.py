@@ -36,7 +36,6 @@ def build_book() -> subprocess.CompletedProcess:
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
         "GANCOURSE_SIZE": "smoke",
         "GANCOURSE_BOOK_BUILD": "1",
-        "MPLBACKEND": "agg",
     }
     command = [
         str(Path(venv_bin) / "jupyter-book"),
