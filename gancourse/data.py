@@ -350,7 +350,8 @@ def _load_celeba(
         try:
             with _network_timeout():
                 datasets.CelebA(root, split="all", target_type=[], download=True)
-        except (OSError, RuntimeError, zipfile.BadZipFile, *_gdown_errors()) as err:
+        # ImportError: torchvision downloads from Google Drive through gdown, if installed.
+        except (OSError, RuntimeError, ImportError, zipfile.BadZipFile, *_gdown_errors()) as err:
             raise RuntimeError(_celeba_help(folder, err)) from err
     files = _image_files(folder)
     if not files:
@@ -392,6 +393,8 @@ def _celeba_help(folder: Path, err: BaseException | None) -> str:
             f"CelebA is not in {folder} and torchvision's download failed "
             f"({type(err).__name__}: {str(err).strip()})."
         )
+        if isinstance(err, ImportError):
+            problem += " torchvision needs the gdown package for it: pip install gdown."
     return (
         f"{problem} torchvision fetches CelebA from Google Drive, which often refuses with "
         f"'Too many users have viewed or downloaded this file recently' (a daily quota) or hands "

@@ -334,6 +334,17 @@ def test_celeba_quota_failure_becomes_a_clear_error(tmp_path, monkeypatch):
     assert isinstance(caught.value.__cause__, zipfile.BadZipFile)
 
 
+def test_celeba_without_gdown_says_how_to_get_it(tmp_path, monkeypatch):
+    class NoGdownCelebA:
+        def __init__(self, root, split, target_type, download):
+            raise ModuleNotFoundError("No module named 'gdown'")
+
+    monkeypatch.setattr(torchvision.datasets, "CelebA", NoGdownCelebA)
+    with pytest.raises(RuntimeError, match="pip install gdown") as caught:
+        load_images("celeba", root=tmp_path, download=True)
+    assert "img_align_celeba.zip" in str(caught.value)
+
+
 def test_celeba_loads_an_extracted_folder_at_64x64(tmp_path, no_warnings):
     _celeba_images(tmp_path)
     faces = load_images("celeba", root=tmp_path, download=False)
