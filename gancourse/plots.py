@@ -6,6 +6,7 @@ terminal, a headless CI run and a notebook alike; `show_*` functions display in 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -112,26 +113,28 @@ def show_samples(
     value_range: tuple[float, float] = (-1.0, 1.0),
     title: str | None = None,
     nrow: int | None = None,
-) -> Figure:
-    """Display a grid of images in a notebook (and return the figure)."""
-    fig = sample_grid_figure(images, value_range, title, nrow)
-    _display(fig)
-    return fig
+) -> None:
+    """Display a grid of images in a notebook (`sample_grid_figure` returns the figure)."""
+    _display(sample_grid_figure(images, value_range, title, nrow))
 
 
-def show_history(history: History, smooth: int = 20) -> Figure:
-    """Display the loss curves in a notebook (and return the figure)."""
-    fig = loss_curve_figure(history, smooth)
-    _display(fig)
-    return fig
+def show_history(history: History, smooth: int = 20) -> None:
+    """Display the loss curves in a notebook (`loss_curve_figure` returns the figure)."""
+    _display(loss_curve_figure(history, smooth))
 
 
 def _display(fig: Figure) -> None:
+    """Show `fig` as a PNG whatever matplotlib backend is active (inline, Agg, or none).
+
+    Returning nothing keeps a notebook from drawing the figure a second time as the cell's
+    value."""
     try:
-        from IPython.display import display
+        from IPython.display import Image, display
     except ImportError:  # plain Python: nothing to display on
         return
-    display(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+    display(Image(data=buffer.getvalue(), format="png"))
 
 
 def _moving_average(values: list[float], window: int) -> list[float]:

@@ -53,7 +53,9 @@ def test_the_same_seed_gives_the_same_run_and_tricks_are_accepted():
 
 def test_two_dimensional_targets_work_and_mismatched_models_are_named():
     G, D = pair(data_dim=2)
+    threads = torch.get_num_threads()
     run = train_toy(G, D, ring(), steps=5, progress=False)
+    assert torch.get_num_threads() == threads  # the one-thread loop restores the setting
     assert run.snapshots[-1].fake.shape[1] == 2
     G1, D1 = pair(data_dim=1)
     with pytest.raises(ValueError, match=r"R\^2, but G makes R\^1 and D reads R\^1"):
