@@ -20,6 +20,8 @@ from gancourse.losses import (
 )
 from gancourse.models import (
     MODELS,
+    ConditionalDiscriminator,
+    ConditionalGenerator,
     Discriminator,
     Generator,
     ToyDiscriminator,
@@ -55,6 +57,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
+    "ConditionalDiscriminator",
+    "ConditionalGenerator",
     "Discriminator",
     "Generator",
     "History",

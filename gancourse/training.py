@@ -38,6 +38,7 @@ from gancourse.history import History
 from gancourse.latent import generate_images
 from gancourse.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from gancourse.models.base import OUTPUT_RANGES
+from gancourse.models.conditional import check_labels, is_conditional
 from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_targets
 from gancourse.tricks import instance_noise_std as noise_std_at
 
@@ -150,17 +151,20 @@ def discriminator_step(
     noise_std: float = 0.0,
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One update of D: ascend log D(x) + log(1 - D(G(z))), i.e. descend its BCE.
 
     `fake` is detached, so no gradient reaches G. `noise_std` adds instance noise to both
-    batches. Returns 0-dim tensors (no device sync): loss_d, d_real, d_fake, grad_norm_d.
+    batches. `labels` (conditional GANs only) are the class labels of both X and fake, passed
+    to D as D(X, labels). Returns 0-dim tensors (no device sync): loss_d, d_real, d_fake,
+    grad_norm_d.
     """
     fake = fake.detach()
     X = add_instance_noise(X, noise_std, generator)
     fake = add_instance_noise(fake, noise_std, generator)
     with _autocast(X.device, amp_dtype):
-        real_out, fake_out = D(X), D(fake)
+        real_out, fake_out = _judge(D, X, labels), _judge(D, fake, labels)
     loss = discriminator_loss(real_out, fake_out, D.outputs, real_target, fake_target)
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
@@ -183,12 +187,14 @@ def generator_step(
     noise_std: float = 0.0,
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One update of G through a frozen D: descend its loss on D(G(z)).
 
-    `fake` = G(Z) must still carry G's graph. D's parameters are frozen for the step (as the
-    slides' `discriminator.trainable = False`): the gradient flows through D to G, but D's own
-    weights get no gradient and are not changed. Returns loss_g and grad_norm_g.
+    `fake` = G(Z) must still carry G's graph (for a conditional GAN, G(Z, labels), and the same
+    `labels` go to D). D's parameters are frozen for the step (as the slides'
+    `discriminator.trainable = False`): the gradient flows through D to G, but D's own weights
+    get no gradient and are not changed. Returns loss_g and grad_norm_g.
     """
     if not fake.requires_grad:
         raise ValueError(
@@ -200,7 +206,7 @@ def generator_step(
         p.requires_grad_(False)
     try:
         with _autocast(fake.device, amp_dtype):
-            fake_out = D(add_instance_noise(fake, noise_std, generator))
+            fake_out = _judge(D, add_instance_noise(fake, noise_std, generator), labels)
         loss = generator_loss(fake_out, D.outputs, form)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -255,6 +261,11 @@ def sample_noise(
     return torch.rand(n, latent_dim, device=device, generator=generator) * 2 - 1
 
 
+def _judge(D: nn.Module, X: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """D(X), or D(X, labels) for a conditional discriminator."""
+    return D(X) if labels is None else D(X, labels)
+
+
 def _probability(out: torch.Tensor, outputs: str) -> torch.Tensor:
     out = out.detach().float()
     return torch.sigmoid(out) if outputs == "logits" else out
@@ -293,7 +304,10 @@ def train(
 
     `data` is an `ImageSet` (from `gancourse.load_images`), a tensor of images (N, C, H, W),
     float in G's output range or uint8 in 0..255, or a torch Dataset of images (read once into
-    a tensor). `config` fields can be overridden by keyword (`train(G, D, data, num_epochs=1)`).
+    a tensor). Conditional models (`gancourse.models.ConditionalGenerator`) need labelled data:
+    an `ImageSet` with labels or an `(images, labels)` pair; each step's fakes are drawn for the
+    labels of its real minibatch. `config` fields can be overridden by keyword
+    (`train(G, D, data, num_epochs=1)`).
     With `resume=True` the run continues from `<out_dir>/checkpoint.pt`. `on_epoch_end(epoch,
     samples, history)` is called after each epoch (e.g. to show the sample grid in a notebook).
     """
@@ -304,11 +318,22 @@ def train(
         config.channels_last if config.channels_last is not None else (device.type == "cuda")
     )
     _check_models(G, D)
+    labels = _prepare_labels(data, G, D)  # None unless the models are conditional
+    if labels is not None and isinstance(data, tuple):
+        data = data[0]
     images = _prepare_data(data, G, D, config, device)
+    if labels is not None:
+        if len(labels) != images.shape[0]:
+            raise ValueError(
+                f"labels: expected one label per image ({images.shape[0]}), received {len(labels)}"
+            )
+        labels = labels.to(images.device)
     n = images.shape[0]
     per_iteration = config.batch_size * config.k
     steps_per_epoch = n // per_iteration
     total_steps = config.num_epochs * steps_per_epoch
+    if config.max_steps is not None:  # the run ends there: the bar and noise decay end there too
+        total_steps = min(total_steps, config.max_steps)
     out_dir = Path(config.out_dir) if config.out_dir else None
 
     G.to(device)
@@ -444,12 +469,13 @@ def train(
                     run.position += B
                     X = _to_model_range(images[idx], G.output_range, device, channels_last)
                     Z = sample_noise(B, G.latent_dim, config.latent_dist, device, noise_rng)
+                    y = None if labels is None else labels[idx].to(device)  # conditional only
                     last = i == config.k - 1
                     # The last D step's fakes keep G's graph and are reused for G's step
                     # (as in the PyTorch DCGAN example): one G forward per iteration saved.
                     with contextlib.nullcontext() if last else torch.no_grad():
                         with _autocast(device, amp_dtype):
-                            fake = G(Z)
+                            fake = G(Z) if y is None else G(Z, y)
                     d_stats = discriminator_step(
                         D,
                         opt_d,
@@ -460,6 +486,7 @@ def train(
                         noise_std=std,
                         generator=noise_rng,
                         amp_dtype=amp_dtype,
+                        labels=y,
                     )
                 g_stats = generator_step(
                     D,
@@ -469,6 +496,7 @@ def train(
                     noise_std=std,
                     generator=noise_rng,
                     amp_dtype=amp_dtype,
+                    labels=y,
                 )
                 stats = {**d_stats, **g_stats}
                 # one row per step: the history's stats, then whether G's images were finite
@@ -536,6 +564,35 @@ def _check_models(G: nn.Module, D: nn.Module) -> None:
         raise ValueError(
             f"G makes images of shape {tuple(G.image_shape)} but D expects {tuple(D.image_shape)}"
         )
+
+
+def _prepare_labels(data: Any, G: nn.Module, D: nn.Module) -> torch.Tensor | None:
+    """The class labels of `data` (int64, on the CPU) when G and D are conditional, else None."""
+    if not (is_conditional(G) or is_conditional(D)):
+        return None
+    if not (is_conditional(G) and is_conditional(D)):
+        which = "G" if is_conditional(G) else "D"
+        raise TypeError(
+            f"expected both G and D conditional (or neither), received a conditional {which} "
+            f"only: {type(G).__name__} and {type(D).__name__}"
+        )
+    if G.num_classes != D.num_classes:
+        raise ValueError(
+            f"G and D: expected the same num_classes, received {G.num_classes} and {D.num_classes}"
+        )
+    if isinstance(data, tuple) and len(data) == 2:
+        labels = data[1]
+    else:
+        labels = getattr(data, "labels", None)
+    if labels is None:
+        raise ValueError(
+            "conditional models need labelled data: expected an ImageSet with labels or an "
+            f"(images, labels) pair, received {describe(data)} without labels"
+        )
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1:
+        raise ValueError(f"labels: expected shape (N,), received {describe(labels)}")
+    return check_labels(labels, labels.shape[0], G.num_classes)
 
 
 def _prepare_data(

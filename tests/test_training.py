@@ -318,3 +318,22 @@ def test_config_for_model_uses_the_slides_settings():
         "uniform",
     )
     assert TrainConfig.for_model("dcgan32", lr_g=1e-3).lr_g == 1e-3
+
+
+def test_instance_noise_decays_to_zero_by_max_steps_when_that_ends_the_run(
+    mnist_digits, monkeypatch
+):
+    import gancourse.training as training
+
+    seen = []
+    original = training.noise_std_at
+
+    def record(step, total, start, schedule):
+        seen.append(original(step, total, start, schedule))
+        return seen[-1]
+
+    monkeypatch.setattr(training, "noise_std_at", record)
+    G, D = gc.build_pair("vanilla")
+    gc.train(G, D, mnist_digits[:640], small_config(instance_noise=0.5, max_steps=4, num_epochs=3))
+    assert len(seen) == 4
+    assert seen[0] == pytest.approx(0.5) and seen[-1] == pytest.approx(0.5 / 4)

@@ -21,6 +21,12 @@ from gancourse.models.base import (
     count_parameters,
     init_dcgan_weights,
 )
+from gancourse.models.conditional import (
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+    generate,
+    is_conditional,
+)
 from gancourse.models.dcgan import (
     DCGAN28Discriminator,
     DCGAN28Generator,
@@ -143,6 +149,8 @@ __all__ = [
     "MODELS",
     "OUTPUT_KINDS",
     "OUTPUT_RANGES",
+    "ConditionalDiscriminator",
+    "ConditionalGenerator",
     "Discriminator",
     "Generator",
     "ModelSpec",
@@ -152,6 +160,8 @@ __all__ = [
     "build_generator",
     "build_pair",
     "count_parameters",
+    "generate",
     "get_spec",
     "init_dcgan_weights",
+    "is_conditional",
 ]
