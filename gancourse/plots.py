@@ -115,15 +115,15 @@ def show_samples(
     nrow: int | None = None,
 ) -> None:
     """Display a grid of images in a notebook (`sample_grid_figure` returns the figure)."""
-    _display(sample_grid_figure(images, value_range, title, nrow))
+    display_figure(sample_grid_figure(images, value_range, title, nrow))
 
 
 def show_history(history: History, smooth: int = 20) -> None:
     """Display the loss curves in a notebook (`loss_curve_figure` returns the figure)."""
-    _display(loss_curve_figure(history, smooth))
+    display_figure(loss_curve_figure(history, smooth))
 
 
-def _display(fig: Figure) -> None:
+def display_figure(fig: Figure) -> None:
     """Show `fig` as a PNG whatever matplotlib backend is active (inline, Agg, or none).
 
     Returning nothing keeps a notebook from drawing the figure a second time as the cell's

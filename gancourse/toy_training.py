@@ -105,6 +105,7 @@ class ToyRun:
     config: ToyConfig
     history: History
     grid: torch.Tensor | None
+    fixed_noise: torch.Tensor | None = None  # the z behind every snapshot's samples
     snapshots: list[ToySnapshot] = field(default_factory=list)
 
     def at(self, step: int) -> ToySnapshot:
@@ -162,7 +163,7 @@ def train_toy(
     fixed_noise = sample_noise(config.num_snapshot_samples, G.latent_dim, config.latent_dist)
     opt_g = make_optimizer(G.parameters(), config.optimizer, config.lr_g, config.betas)
     opt_d = make_optimizer(D.parameters(), config.optimizer, config.lr_d, config.betas)
-    run = ToyRun(G=G, D=D, config=config, history=History(), grid=grid)
+    run = ToyRun(G=G, D=D, config=config, history=History(), grid=grid, fixed_noise=fixed_noise)
 
     def snapshot(step: int) -> None:
         with torch.no_grad():
