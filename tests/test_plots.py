@@ -12,7 +12,7 @@ def test_show_samples_displays_a_png_and_returns_nothing(monkeypatch):
     from gancourse.plots import show_history, show_samples
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))  # noqa: E501
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     assert show_samples(torch.rand(4, 1, 8, 8) * 2 - 1, title="x") is None
     history = History()
     for step in range(3):
