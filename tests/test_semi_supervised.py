@@ -115,9 +115,12 @@ def test_linear_probe_bad_input():
         linear_probe(x, y, x, y, weight_decay=-1.0)
 
 
-def test_load_train_test_never_shares_images():
-    with pytest.warns(UserWarning):  # offline here: the MNIST sample
-        train, test = load_train_test("mnist", held_out=500, value_range="sigmoid", limit=1000)
+def test_load_train_test_never_shares_images(tmp_path):
+    offline = {"root": tmp_path, "download": False}  # the MNIST sample, as on an offline machine
+    with pytest.warns(UserWarning):
+        train, test = load_train_test(
+            "mnist", held_out=500, value_range="sigmoid", limit=1000, **offline
+        )
     assert len(train) == 1000 and len(test) == 500
     assert train.labels.shape == (1000,) and test.labels.shape == (500,)
     assert train.value_range == (0.0, 1.0)
@@ -125,4 +128,4 @@ def test_load_train_test_never_shares_images():
     flat_train = {tuple(x.flatten()[::7].tolist()) for x in train.images}
     assert not any(tuple(x.flatten()[::7].tolist()) in flat_train for x in test.images[:50])
     with pytest.raises(ValueError, match="held_out"):
-        load_train_test("mnist", held_out=0)
+        load_train_test("mnist", held_out=0, **offline)
