@@ -1,0 +1,249 @@
+"""Grading checks: a correct network written differently passes every check; each kind of
+mistake fails exactly the check for it, with a message a student can act on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import gancourse as gc
+from gancourse import grading
+from gancourse.grading import GradingFailure
+
+Z = (100,)
+IMAGE = (1, 28, 28)
+
+
+class StudentGenerator(nn.Module):
+    """The slides' vanilla G, written another way: attributes defined out of order, the
+    activation as a function, the reshape by hand."""
+
+    def __init__(self, slope=0.2, final=torch.tanh, first_bias=True, detach_last=False):
+        super().__init__()
+        self.out = nn.Linear(1024, 784)
+        self.fc1 = nn.Linear(100, 256, bias=first_bias)
+        self.fc2 = nn.Linear(256, 512)
+        self.fc3 = nn.Linear(512, 1024)
+        self.bn1, self.bn2, self.bn3 = (
+            nn.BatchNorm1d(256),
+            nn.BatchNorm1d(512),
+            nn.BatchNorm1d(1024),
+        )
+        self.drop = nn.Dropout(0.3)
+        self.slope, self.final, self.detach_last = slope, final, detach_last
+
+    def forward(self, z):
+        h = self.bn1(F.leaky_relu(self.fc1(z), self.slope))
+        h = self.bn2(F.leaky_relu(self.fc2(h), self.slope))
+        h = self.drop(self.bn3(F.leaky_relu(self.fc3(h), self.slope)))
+        if self.detach_last:
+            h = F.linear(h, self.out.weight.detach(), self.out.bias)
+        else:
+            h = self.out(h)
+        return self.final(h).view(-1, 1, 28, 28)
+
+
+class StudentDiscriminator(nn.Module):
+    def __init__(self, sigmoid=True):
+        super().__init__()
+        layers = [nn.Flatten(), nn.Dropout(0.3), nn.Linear(784, 512), nn.LeakyReLU(0.2)]
+        layers += [nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1)]
+        self.body = nn.Sequential(*layers, *([nn.Sigmoid()] if sigmoid else []))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@pytest.fixture(scope="module")
+def reference_g():
+    return gc.build_generator("vanilla")
+
+
+@pytest.fixture(scope="module")
+def reference_d():
+    return gc.build_discriminator("vanilla", outputs="probs")
+
+
+def all_generator_checks(G, reference):
+    grading.check_is_module(G, "generator")
+    grading.check_not_reference(G, Z, "generator")
+    grading.check_output_shape(G, Z, IMAGE, "generator")
+    grading.check_output_range(G, Z, "tanh", "generator")
+    grading.check_parameter_count(G, 1_489_936, "generator", reference, Z)
+    grading.check_layer_kinds(
+        G, Z, required={nn.BatchNorm1d: "the slides normalise each hidden layer"}, what="generator"
+    )
+    grading.check_gradients_reach_every_parameter(G, Z, "generator")
+    grading.check_train_eval_behaviour(G, Z, "generator")
+    grading.check_equivalent_to_reference(G, reference, Z, what="generator")
+
+
+def test_a_correct_generator_written_differently_passes_everything(reference_g):
+    torch.manual_seed(1)
+    G = StudentGenerator()
+    before = [p.clone() for p in G.parameters()]
+    all_generator_checks(G, reference_g)
+    assert all(torch.equal(a, b) for a, b in zip(before, G.parameters(), strict=True))
+    assert G.training  # checks leave the student's mode alone
+
+
+def test_a_correct_discriminator_passes_and_a_missing_sigmoid_is_named(reference_d):
+    D = StudentDiscriminator()
+    grading.check_output_shape(D, IMAGE, (1,), "discriminator")
+    grading.check_output_range(D, IMAGE, "probs", "discriminator")
+    grading.check_equivalent_to_reference(D, reference_d, IMAGE, what="discriminator")
+    with pytest.raises(GradingFailure, match=r"outside \[0, 1\].*forget the Sigmoid"):
+        grading.check_output_range(StudentDiscriminator(sigmoid=False), IMAGE, "probs", "D")
+
+
+def test_sigmoid_instead_of_tanh_is_caught_by_the_range_check_only(reference_g):
+    G = StudentGenerator(final=torch.sigmoid)
+    with pytest.raises(GradingFailure, match="did you use Sigmoid .* instead of Tanh"):
+        grading.check_output_range(G, Z, "tanh", "generator")
+    grading.check_parameter_count(G, 1_489_936, "generator")
+    grading.check_output_shape(G, Z, IMAGE, "generator")
+
+
+def test_a_wrong_slope_fails_only_functional_equivalence(reference_g):
+    G = StudentGenerator(slope=0.1)
+    grading.check_parameter_count(G, 1_489_936, "generator")
+    grading.check_gradients_reach_every_parameter(G, Z, "generator")
+    with pytest.raises(GradingFailure, match=r"differ .* by up to .* on cpu.*slopes"):
+        grading.check_equivalent_to_reference(G, reference_g, Z, what="generator")
+
+
+def test_a_missing_bias_is_located_by_count_and_by_transplant(reference_g):
+    G = StudentGenerator(first_bias=False)
+    with pytest.raises(GradingFailure, match=r"1,489,680 .* weighted layer 1: yours is Linear"):
+        grading.check_parameter_count(G, 1_489_936, "generator", reference_g, Z)
+    with pytest.raises(
+        GradingFailure,
+        match=r"layer 1: yours is Linear .* \(256, 100\); the specification's .* bias \(256,\)",
+    ):
+        grading.check_equivalent_to_reference(G, reference_g, Z, what="generator")
+
+
+def test_a_detached_layer_is_reported_by_name():
+    with pytest.raises(GradingFailure, match=r"no gradient reaches 1 parameter.*out\.weight"):
+        grading.check_gradients_reach_every_parameter(StudentGenerator(detach_last=True), Z, "G")
+
+
+def test_wrapping_or_containing_the_reference_gets_no_points():
+    class Contains(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = gc.build_generator("vanilla")
+
+        def forward(self, z):
+            return self.inner(z)
+
+    hidden = [gc.build_generator("vanilla")]
+
+    class Hides(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.decoy = nn.Linear(1, 1)
+
+        def forward(self, z):
+            return hidden[0](z)
+
+    class Subclasses(type(gc.build_generator("vanilla"))):
+        pass
+
+    with pytest.raises(GradingFailure, match="contains gancourse's VanillaGenerator"):
+        grading.check_not_reference(Contains(), Z, "generator")
+    with pytest.raises(GradingFailure, match="forward\\(\\) calls gancourse's VanillaGenerator"):
+        grading.check_not_reference(Hides(), Z, "generator")
+    with pytest.raises(GradingFailure, match="subclasses\\) gancourse's VanillaGenerator"):
+        grading.check_not_reference(Subclasses(), Z, "generator")
+    grading.check_not_reference(StudentGenerator(), Z, "generator")
+    # the watch is removed afterwards: the reference runs normally
+    assert type(gc.build_generator("vanilla")).forward.__name__ == "forward"
+
+
+def test_train_eval_mistakes_are_explained():
+    class AlwaysDropout(StudentGenerator):
+        def forward(self, z):
+            return F.dropout(super().forward(z), 0.5, training=True)
+
+    class ListLayers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(100, 784)
+            self.hidden = [nn.Dropout(0.5)]  # a plain list: .eval() never reaches it
+
+        def forward(self, z):
+            return torch.tanh(self.hidden[0](self.fc(z))).view(-1, 1, 28, 28)
+
+    with pytest.raises(GradingFailure, match="different outputs for the same input in eval"):
+        grading.check_train_eval_behaviour(AlwaysDropout(), Z, "generator")
+    with pytest.raises(GradingFailure, match="different outputs for the same input in eval"):
+        grading.check_train_eval_behaviour(ListLayers(), Z, "generator")
+
+
+def test_layer_kinds_follow_the_forward_pass_not_the_attributes():
+    class PoolingD(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3, padding=1)
+            self.unused_bn = nn.BatchNorm2d(8)  # defined, never called
+            self.pool = nn.MaxPool2d(2)
+            self.head = nn.Linear(8 * 14 * 14, 1)
+
+        def forward(self, x):
+            return self.head(self.pool(F.leaky_relu(self.conv(x), 0.2)).flatten(1))
+
+    rules = {"required": {nn.BatchNorm2d: "DCGAN normalises the discriminator's features"}}
+    with pytest.raises(GradingFailure, match="no BatchNorm2d layer runs .* DCGAN normalises"):
+        grading.check_layer_kinds(PoolingD(), IMAGE, what="discriminator", **rules)
+    with pytest.raises(GradingFailure, match="uses MaxPool2d: downsample with strides"):
+        grading.check_layer_kinds(
+            PoolingD(),
+            IMAGE,
+            forbidden={(nn.MaxPool2d, nn.AvgPool2d): "downsample with strides"},
+            what="discriminator",
+        )
+
+
+def test_a_dcgan32_generator_with_literal_upsampling_matches_the_fast_reference():
+    class Student32(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(100, 128 * 8 * 8)
+            self.bn0 = nn.BatchNorm2d(128)
+            self.conv1, self.bn1 = nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128)
+            self.conv2, self.bn2 = nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64)
+            self.conv3 = nn.Conv2d(64, 1, 3, padding=1)
+
+        def forward(self, z):
+            x = self.bn0(self.fc(z).view(-1, 128, 8, 8))
+            x = F.leaky_relu(self.bn1(self.conv1(F.interpolate(x, scale_factor=2))), 0.2)
+            x = F.leaky_relu(self.bn2(self.conv2(F.interpolate(x, scale_factor=2))), 0.2)
+            return torch.tanh(self.conv3(x))
+
+    reference = gc.build_generator("dcgan32", fast=False)
+    grading.check_equivalent_to_reference(Student32(), reference, Z, what="generator")
+
+
+def test_a_crashing_forward_or_a_class_instead_of_an_instance_is_a_clear_failure():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 784)  # expects 10 numbers, gets 100
+
+        def forward(self, z):
+            return self.fc(z)
+
+    with pytest.raises(
+        GradingFailure, match=r"raised RuntimeError on an input of shape \(4, 100\)"
+    ):
+        grading.check_output_shape(Broken(), Z, IMAGE, "generator")
+    with pytest.raises(GradingFailure, match="is the class StudentGenerator, not a network"):
+        grading.check_is_module(StudentGenerator, "generator")
+    with pytest.raises(GradingFailure, match="must be a torch.nn.Module"):
+        grading.check_is_module(None, "generator")
+    flat = nn.Sequential(nn.Linear(100, 784), nn.Tanh())  # (N, 784): never reshaped
+    with pytest.raises(GradingFailure, match=r"reshape them with .view\(-1, 1, 28, 28\)"):
+        grading.check_output_shape(flat, Z, IMAGE, "generator")
