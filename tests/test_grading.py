@@ -114,6 +114,19 @@ def test_a_wrong_slope_fails_only_functional_equivalence(reference_g):
         grading.check_equivalent_to_reference(G, reference_g, Z, what="generator")
 
 
+def test_batchnorm_in_the_wrong_place_fails_equivalence(reference_g):
+    class NormFirst(StudentGenerator):
+        def forward(self, z):  # batchnorm before the activation instead of after
+            h = F.leaky_relu(self.bn1(self.fc1(z)), self.slope)
+            h = F.leaky_relu(self.bn2(self.fc2(h)), self.slope)
+            h = self.drop(F.leaky_relu(self.bn3(self.fc3(h)), self.slope))
+            return torch.tanh(self.out(h)).view(-1, 1, 28, 28)
+
+    grading.check_parameter_count(NormFirst(), 1_489_936, "generator")
+    with pytest.raises(GradingFailure, match="differ from the specification's"):
+        grading.check_equivalent_to_reference(NormFirst(), reference_g, Z, what="generator")
+
+
 def test_a_missing_bias_is_located_by_count_and_by_transplant(reference_g):
     G = StudentGenerator(first_bias=False)
     with pytest.raises(GradingFailure, match=r"1,489,680 .* weighted layer 1: yours is Linear"):

@@ -82,6 +82,23 @@ def transplant_weights(
             s.copy_(t.to(s.device, s.dtype))
 
 
+def _randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
+    """Give every batchnorm a non-trivial scale, shift and running statistics. A fresh
+    batchnorm is the identity in eval mode, so without this a network with its batchnorms in
+    the wrong place (before the activation instead of after) would compute the same function."""
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                n = module.num_features
+                if module.affine:
+                    module.weight.copy_(0.5 + torch.rand(n, generator=rng))
+                    module.bias.copy_(0.3 * torch.randn(n, generator=rng))
+                if module.track_running_stats:
+                    module.running_mean.copy_(0.3 * torch.randn(n, generator=rng))
+                    module.running_var.copy_(0.5 + torch.rand(n, generator=rng))
+
+
 def check_equivalent_to_reference(
     student: nn.Module,
     reference: nn.Module,
@@ -102,6 +119,7 @@ def check_equivalent_to_reference(
     except Exception as error:
         raise GradingFailure(f"your {what} cannot be copied (copy.deepcopy): {error}") from error
     theirs = copy.deepcopy(reference)
+    _randomise_batchnorm(theirs)
     transplant_weights(theirs, mine, input_shape, what)
     inputs = probe_inputs(input_shape, n=16, seed=3)
     for device in devices:

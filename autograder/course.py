@@ -1,0 +1,315 @@
+"""The instructor's workflow, one command per step (nbgrader underneath).
+
+    python autograder/course.py init                      # a private course root with a gradebook
+    python autograder/course.py release [ID ...]          # student versions into release/
+    python autograder/course.py collect ID SUBMISSIONS    # a folder or .zip of notebooks
+    python autograder/course.py autograde ID [--shard I/N]
+    python autograder/course.py merge ID SHARD_ROOT ...   # shard gradebooks into this one
+    python autograder/course.py feedback ID
+    python autograder/course.py export [--to grades.csv]
+    python autograder/course.py isolation                 # what the sandbox guarantees here
+
+The course root is --root, or $GANCOURSE_COURSE_ROOT, or autograder/course/. Each submission is
+autograded by its own `nbgrader autograde` process; a shard (I/N of the students, sorted) uses
+its own copy of the root and gradebook, so shards can run at the same time on different machines
+(a CI job matrix, a Slurm array) and `merge` brings their grades into one gradebook without two
+writers ever sharing a SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+ASSIGNMENTS = Path(os.environ.get("GANCOURSE_ASSIGNMENTS", REPO / "notebooks"))
+DEFAULT_ROOT = HERE / "course"
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class CourseError(RuntimeError):
+    """A problem the instructor can fix; printed as one line."""
+
+
+def course_root(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("GANCOURSE_COURSE_ROOT") or DEFAULT_ROOT).resolve()
+
+
+def assignment_ids() -> list[str]:
+    return sorted(p.name for p in ASSIGNMENTS.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course root (where its nbgrader_config.py is)."""
+    exe = Path(sys.executable).with_name("nbgrader")
+    command = [str(exe) if exe.exists() else "nbgrader", *args]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+# ------------------------------------------------------------------------------ init, release
+
+
+def init(root: Path) -> Path:
+    """Create the course root (mode 0700: sandboxed student code cannot read it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    shutil.copy(HERE / "nbgrader_config.py", root / "nbgrader_config.py")
+    (root / "source").mkdir(exist_ok=True)
+    for assignment in assignment_ids():
+        target = root / "source" / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(ASSIGNMENTS / assignment, target)
+    return root
+
+
+def release(root: Path, ids: list[str]) -> list[Path]:
+    """Student versions (no solutions, no hidden tests) of each assignment in release/."""
+    init(root)
+    released = []
+    for assignment in ids or assignment_ids():
+        if assignment not in assignment_ids():
+            raise CourseError(
+                f"unknown assignment {assignment!r}; expected one of {assignment_ids()}"
+            )
+        nbgrader(root, "db", "assignment", "add", assignment)
+        nbgrader(root, "generate_assignment", assignment, "--force")
+        released.append(root / "release" / assignment)
+    return released
+
+
+# ------------------------------------------------------------------------------ collect
+
+
+def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
+    """Copy submissions into submitted/<student>/<assignment>/<assignment>.ipynb.
+
+    Accepts a folder or a .zip holding `<student>.ipynb` files or `<student>/<anything>.ipynb`
+    (one notebook per student); the student id is the file or folder name."""
+    if not submissions.exists():
+        raise CourseError(f"submissions: {submissions} does not exist")
+    if submissions.is_file() and submissions.suffix == ".zip":
+        unpacked = root / "downloaded" / assignment
+        shutil.rmtree(unpacked, ignore_errors=True)
+        with zipfile.ZipFile(submissions) as archive:
+            for member in archive.namelist():
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise CourseError(f"{submissions}: refusing the unsafe path {member!r}")
+            archive.extractall(unpacked)
+        submissions = unpacked
+    found: dict[str, Path] = {}
+    for notebook in sorted(submissions.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in notebook.parts or "__MACOSX" in notebook.parts:
+            continue
+        relative = notebook.relative_to(submissions)
+        student = relative.parts[0] if len(relative.parts) > 1 else notebook.stem
+        if not STUDENT_ID.fullmatch(student):
+            raise CourseError(f"{notebook}: {student!r} is not a usable student id")
+        if student in found:
+            raise CourseError(
+                f"two notebooks for student {student!r}: {found[student]}, {notebook}"
+            )
+        found[student] = notebook
+    if not found:
+        raise CourseError(f"no .ipynb files in {submissions}")
+    for student, notebook in found.items():
+        target = root / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, target / f"{assignment}.ipynb")
+        nbgrader(root, "db", "student", "add", student)
+    return sorted(found)
+
+
+# ------------------------------------------------------------------------------ autograde
+
+
+def students_of(root: Path, assignment: str) -> list[str]:
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, e.g. 2/4; got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def shard_root(root: Path, assignment: str, shard: tuple[int, int]) -> Path:
+    """A copy of the course root holding only this shard's students, with its own gradebook."""
+    index, count = shard
+    target = root / "shards" / f"{assignment}-{index}of{count}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", target / "nbgrader_config.py")
+    shutil.copytree(root / "source", target / "source")
+    if (root / "gradebook.db").is_file():
+        shutil.copy(root / "gradebook.db", target / "gradebook.db")
+    for student in students_of(root, assignment)[index - 1 :: count]:
+        destination = target / "submitted" / student / assignment
+        shutil.copytree(root / "submitted" / student / assignment, destination)
+    return target
+
+
+def autograde(root: Path, assignment: str, shard: tuple[int, int] | None = None) -> dict[str, str]:
+    """Autograde each submission in its own nbgrader process; return student -> outcome."""
+    where = shard_root(root, assignment, shard) if shard else root
+    outcomes = {}
+    for student in students_of(where, assignment):
+        proc = nbgrader(
+            where, "autograde", assignment, "--student", student, "--force", check=False
+        )
+        log = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            outcomes[student] = "error: " + _last_error(log)
+        elif "Execution aborted" in log:
+            outcomes[student] = "graded (notebook stopped: " + _abort_reason(log) + ")"
+        else:
+            outcomes[student] = "graded"
+    return outcomes
+
+
+def _last_error(log: str) -> str:
+    lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    return (lines[-1] if lines else log.strip().splitlines()[-1:] or ["no output"])[0].strip()
+
+
+def _abort_reason(log: str) -> str:
+    for line in log.splitlines():
+        if "Execution aborted:" in line:
+            return line.split("Execution aborted:", 1)[1].strip()
+    return "unknown reason"
+
+
+# ------------------------------------------------------------------------------ merge
+
+
+def merge(root: Path, assignment: str, shards: list[Path]) -> list[str]:
+    """Bring the automatic grades (and autograded notebooks) of shard roots into this root's
+    gradebook. Manual grades already in this gradebook are kept."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    merged = []
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as main:
+        for shard in shards:
+            database = shard / "gradebook.db"
+            if not database.is_file():
+                raise CourseError(f"{shard} has no gradebook.db: is it a shard root?")
+            with Gradebook(f"sqlite:///{database}") as part:
+                try:
+                    submissions = part.assignment_submissions(assignment)
+                except MissingEntry:
+                    continue
+                graded_here = set(students_of(shard, assignment))
+                for submission in submissions:
+                    if submission.student_id not in graded_here:
+                        continue  # a copy of the main gradebook's row, not graded in this shard
+                    _merge_submission(main, part, assignment, submission)
+                    merged.append(submission.student_id)
+                    graded = shard / "autograded" / submission.student_id / assignment
+                    if graded.is_dir():
+                        target = root / "autograded" / submission.student_id / assignment
+                        shutil.rmtree(target, ignore_errors=True)
+                        shutil.copytree(graded, target)
+    return sorted(merged)
+
+
+def _merge_submission(main, part, assignment: str, submission) -> None:
+    student = submission.student_id
+    main.update_or_create_student(student)
+    main.update_or_create_submission(assignment, student, timestamp=submission.timestamp)
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            target = main.find_grade(grade.name, notebook.name, assignment, student)
+            target.auto_score = grade.auto_score
+            target.needs_manual_grade = grade.needs_manual_grade and target.manual_score is None
+        for comment in notebook.comments:
+            target = main.find_comment(comment.name, notebook.name, assignment, student)
+            target.auto_comment = comment.auto_comment
+    main.db.commit()
+
+
+# ------------------------------------------------------------------------------ feedback, export
+
+
+def feedback(root: Path, assignment: str) -> Path:
+    nbgrader(root, "generate_feedback", assignment, "--force")
+    return root / "feedback"
+
+
+def export(root: Path, target: Path) -> Path:
+    nbgrader(root, "export", "--to", str(target.resolve()))
+    return target
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--root", help="course root (default $GANCOURSE_COURSE_ROOT or autograder/course)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init")
+    p = sub.add_parser("release")
+    p.add_argument("ids", nargs="*")
+    p = sub.add_parser("collect")
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path)
+    p = sub.add_parser("autograde")
+    p.add_argument("assignment")
+    p.add_argument("--shard", type=parse_shard)
+    p = sub.add_parser("merge")
+    p.add_argument("assignment")
+    p.add_argument("shards", nargs="+", type=Path)
+    p = sub.add_parser("feedback")
+    p.add_argument("assignment")
+    p = sub.add_parser("export")
+    p.add_argument("--to", type=Path, default=Path("grades.csv"))
+    sub.add_parser("isolation")
+    args = parser.parse_args(argv)
+    root = course_root(args.root)
+    try:
+        if args.command == "init":
+            print(f"course root: {init(root)}")
+        elif args.command == "release":
+            for folder in release(root, args.ids):
+                print(f"released {folder}")
+        elif args.command == "collect":
+            students = collect(root, args.assignment, args.submissions)
+            print(f"collected {len(students)} submissions of {args.assignment}")
+        elif args.command == "autograde":
+            for student, outcome in autograde(root, args.assignment, args.shard).items():
+                print(f"{student}: {outcome}")
+        elif args.command == "merge":
+            print(f"merged {len(merge(root, args.assignment, args.shards))} submissions")
+        elif args.command == "feedback":
+            print(f"feedback in {feedback(root, args.assignment)}")
+        elif args.command == "export":
+            print(f"grades written to {export(root, args.to)}")
+        elif args.command == "isolation":
+            from gancourse.grading.sandbox import isolation_report
+
+            print("\n".join(isolation_report()))
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
