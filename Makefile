@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup book demo test browser lint format bench clean
 
-REQUIREMENTS := requirements.txt requirements-book.txt requirements-test.txt
+REQUIREMENTS := requirements.txt requirements-book.txt requirements-autograder.txt requirements-test.txt
 # The book's size: smoke (every chapter in about a minute on a 2-core CPU) or full (a GPU).
 SIZE ?= smoke
 BOOK_OUT := _build/$(SIZE)
@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) bench/train_throughput.py
 	$(PY) bench/frechet_speed.py
 	$(PY) bench/inception_speed.py
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) bench/autograde_speed.py
 
 clean:
 	rm -rf $(VENV) runs _build .cache .pytest_cache .ruff_cache

@@ -164,11 +164,17 @@ def shard_root(root: Path, assignment: str, shard: tuple[int, int]) -> Path:
     return target
 
 
-def autograde(root: Path, assignment: str, shard: tuple[int, int] | None = None) -> dict[str, str]:
-    """Autograde each submission in its own nbgrader process; return student -> outcome."""
+def autograde(
+    root: Path,
+    assignment: str,
+    shard: tuple[int, int] | None = None,
+    students: list[str] | None = None,
+) -> dict[str, str]:
+    """Autograde each submission (or only `students`) in its own nbgrader process; return
+    student -> outcome. Grading again keeps manual grades."""
     where = shard_root(root, assignment, shard) if shard else root
     outcomes = {}
-    for student in students_of(where, assignment):
+    for student in students or students_of(where, assignment):
         proc = nbgrader(
             where, "autograde", assignment, "--student", student, "--force", check=False
         )

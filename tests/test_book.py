@@ -160,3 +160,14 @@ def test_every_chapter_page_has_figures_made_by_its_code(built_book, chapter):
     images = re.findall(r'<img[^>]+src="(\.\./_images/[^"]+\.png)"', page)
     assert images, f"{chapter.stem}.html shows no figure produced by its code"
     assert "Traceback (most recent call last)" not in page
+
+
+@pytest.mark.book
+def test_the_built_site_has_no_solutions_hidden_tests_or_grading_references(built_book):
+    secrets = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "check_equivalent_to_reference")
+    files = [p for p in built_book.rglob("*") if p.suffix in (".html", ".ipynb", ".txt", ".js")]
+    assert files
+    for file in files:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{file} contains {secret!r}"

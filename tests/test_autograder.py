@@ -1,0 +1,266 @@
+"""End to end: real nbgrader, real kernels, a temporary course root, the course's assignments.
+
+One class is released, collected and autograded once (module fixture); each test then reads
+the gradebook for the student whose submission exercises one situation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "autograder"))
+
+import course  # noqa: E402  (autograder/course.py)
+
+pytestmark = pytest.mark.autograder
+A1 = "a1_losses"
+A1_POINTS = 12.0
+LIMITS = {"GANCOURSE_CELL_TIMEOUT": "20", "GANCOURSE_NOTEBOOK_TIMEOUT": "240"}
+
+
+def source(assignment: str) -> dict:
+    return json.loads((ROOT / "notebooks" / assignment / f"{assignment}.ipynb").read_text())
+
+
+def cell(notebook: dict, grade_id: str) -> dict:
+    for c in notebook["cells"]:
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            return c
+    raise KeyError(grade_id)
+
+
+def with_solution(notebook: dict, grade_id: str, code: str) -> dict:
+    """A copy of `notebook` with the solution cell `grade_id` replaced by `code`."""
+    changed = copy.deepcopy(notebook)
+    cell(changed, grade_id)["source"] = code
+    return changed
+
+
+def student_submissions(release: dict, solution: dict) -> dict[str, dict]:
+    """One submission per situation the autograder must handle."""
+    subs = {"reference": solution, "blank": release}
+    subs["bce_mistake"] = with_solution(
+        solution,
+        "bce_solution",
+        "import torch\n\ndef bce(p, y):\n    y = torch.as_tensor(y, dtype=p.dtype)\n"
+        "    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()\n",
+    )
+    subs["saturating_mistake"] = with_solution(
+        solution,
+        "generator_loss_saturating_solution",
+        "import torch\n\ndef generator_loss_saturating(d_fake):\n"
+        "    return -torch.log(1 - d_fake).mean()\n",
+    )
+    edited = copy.deepcopy(solution)
+    cell(edited, "test_bce_values")["source"] = "pass  # the student replaced the test\n"
+    subs["edited_test"] = edited
+    deleted = copy.deepcopy(solution)
+    deleted["cells"] = [
+        c
+        for c in deleted["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") != "test_value_function"
+    ]
+    subs["deleted_test"] = deleted
+    greedy = copy.deepcopy(
+        with_solution(solution, "value_function_solution", "value_function = None\n")
+    )
+    meta = cell(greedy, "test_value_function")["metadata"]["nbgrader"]
+    meta.update(points=100, locked=False)
+    subs["changed_points"] = greedy
+    subs["infinite_loop"] = with_solution(
+        solution, "value_function_solution", "while True:\n    pass\n"
+    )
+    subs["crash"] = with_solution(solution, "bce_solution", "import os\nos._exit(1)\n")
+    unknown = copy.deepcopy(solution)
+    unknown["metadata"]["kernelspec"] = {"name": "conda-env-gan-py", "display_name": "GAN"}
+    subs["unknown_kernel"] = unknown
+    colab = copy.deepcopy(solution)  # Colab keeps cells, rewrites the notebook metadata
+    colab["metadata"] = {"colab": {"provenance": []}, "kernelspec": {"name": "python3"}}
+    subs["colab_kept"] = colab
+    stripped = copy.deepcopy(colab)
+    for c in stripped["cells"]:
+        c["metadata"] = {}
+    subs["colab_stripped"] = stripped
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in LIMITS}
+    os.environ.update(LIMITS)
+    root = tmp_path_factory.mktemp("course")
+    try:
+        course.release(root, [A1])
+        release = json.loads((root / "release" / A1 / f"{A1}.ipynb").read_text())
+        folder = tmp_path_factory.mktemp("submissions")
+        for student, notebook in student_submissions(release, source(A1)).items():
+            (folder / f"{student}.ipynb").write_text(json.dumps(notebook))
+        course.collect(root, A1, folder)
+        outcomes = course.autograde(root, A1)
+        yield root, outcomes
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def scores(root: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return {s.student.id: s.score for s in gb.assignment_submissions(A1)}
+
+
+def cell_score(root: Path, student: str, grade_id: str) -> float:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return gb.find_grade(grade_id, A1, A1, student).score
+
+
+def test_the_reference_solution_gets_full_marks_and_a_blank_copy_zero(graded):
+    root, outcomes = graded
+    assert outcomes["reference"] == "graded"
+    assert scores(root)["reference"] == A1_POINTS
+    assert scores(root)["blank"] == 0.0
+
+
+def test_one_mistake_loses_exactly_the_points_of_its_part(graded):
+    root, _ = graded
+    assert scores(root)["bce_mistake"] == A1_POINTS - 2
+    assert cell_score(root, "bce_mistake", "test_bce_values") == 0.0
+    assert scores(root)["saturating_mistake"] == A1_POINTS - 2
+    assert cell_score(root, "saturating_mistake", "test_generator_loss_saturating") == 0.0
+
+
+def test_edited_or_deleted_test_cells_are_restored_from_the_gradebook(graded):
+    root, outcomes = graded
+    assert scores(root)["edited_test"] == A1_POINTS  # the real test ran again, and passed
+    assert outcomes["deleted_test"].startswith("graded"), outcomes["deleted_test"]
+    assert scores(root)["deleted_test"] in (A1_POINTS, A1_POINTS - 2)
+
+
+def test_changed_points_or_unlocked_tests_change_nothing(graded):
+    root, _ = graded
+    assert cell_score(root, "changed_points", "test_value_function") == 0.0
+    assert scores(root)["changed_points"] == A1_POINTS - 2
+
+
+def test_an_infinite_loop_is_stopped_and_only_that_student_loses_points(graded):
+    root, outcomes = graded
+    assert outcomes["infinite_loop"].startswith("graded")
+    assert scores(root)["infinite_loop"] == A1_POINTS - 2  # the value-function cell timed out
+    assert scores(root)["reference"] == A1_POINTS
+
+
+def test_a_crashing_notebook_scores_zero_with_the_reason(graded):
+    root, outcomes = graded
+    assert "notebook stopped" in outcomes["crash"] or outcomes["crash"] == "graded"
+    assert scores(root)["crash"] == 0.0
+    feedback = (root / "autograded" / "crash" / A1 / f"{A1}.ipynb").read_text()
+    assert "ExecutionAborted" in feedback or "DeadKernelError" in feedback
+
+
+def test_kernel_names_and_colab_round_trips_give_a_clear_outcome(graded):
+    root, outcomes = graded
+    assert scores(root)["unknown_kernel"] == A1_POINTS
+    assert scores(root)["colab_kept"] == A1_POINTS
+    stripped = outcomes["colab_stripped"]
+    assert stripped.startswith("graded") or stripped.startswith("error")
+    assert scores(root).get("colab_stripped", 0.0) in (0.0, A1_POINTS)
+
+
+def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
+    from nbgrader.api import Gradebook
+
+    root, _ = graded
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_bce_values", A1, A1, "bce_mistake")
+        grade.manual_score = 1.0  # the instructor gives partial credit by hand
+        gb.db.commit()
+    before = scores(root)
+    again = course.autograde(root, A1, students=["bce_mistake", "reference"])
+    assert again == {"bce_mistake": "graded", "reference": "graded"}
+    after = scores(root)
+    assert after == before
+    assert cell_score(root, "bce_mistake", "test_bce_values") == 1.0
+
+
+def test_two_shards_graded_in_parallel_merge_into_the_same_grades(graded, tmp_path):
+    root, _ = graded
+    chosen = ["blank", "bce_mistake", "reference", "saturating_mistake"]
+    shard_course = tmp_path / "course"
+    subprocess.run(["cp", "-r", str(root), str(shard_course)], check=True)
+    for student in set(course.students_of(shard_course, A1)) - set(chosen):
+        subprocess.run(["rm", "-rf", str(shard_course / "submitted" / student)], check=True)
+    script = ROOT / "autograder" / "course.py"
+    env = {**os.environ, **LIMITS}
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                "--root",
+                str(shard_course),
+                "autograde",
+                A1,
+                "--shard",
+                s,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for s in ("1/2", "2/2")
+    ]
+    logs = [run.communicate()[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), logs
+    shards = sorted((shard_course / "shards").iterdir())
+    merged = tmp_path / "merged"
+    subprocess.run(["cp", "-r", str(root), str(merged)], check=True)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{merged / 'gradebook.db'}") as gb:  # forget the earlier grades
+        for student in chosen:
+            for grade in gb.find_submission_notebook(A1, A1, student).grades:
+                grade.auto_score = None
+        gb.db.commit()
+    assert sorted(course.merge(merged, A1, shards)) == sorted(chosen)
+    want, got = scores(root), scores(merged)
+    assert {s: got[s] for s in chosen} == {s: want[s] for s in chosen}
+
+
+def solution_lines(notebook: dict) -> list[str]:
+    """The distinctive lines between BEGIN/END SOLUTION in a source notebook."""
+    lines = []
+    for c in notebook["cells"]:
+        text = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for region in text.split("### BEGIN SOLUTION")[1:]:
+            body = region.split("### END SOLUTION")[0]
+            lines += [line.strip() for line in body.splitlines() if len(line.strip()) > 25]
+    return lines
+
+
+def test_the_release_has_no_solutions_hidden_tests_or_grading_references(tmp_path):
+    root = tmp_path / "course"
+    course.release(root, [])
+    released = list((root / "release").rglob("*.ipynb"))
+    assert len(released) == len(course.assignment_ids()) >= 4
+    for notebook in released:
+        text = notebook.read_text()
+        for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "check_equivalent_to_reference"):
+            assert secret not in text, f"{notebook} contains {secret!r}"
+        solutions = solution_lines(source(notebook.parent.name))
+        leaked = [line for line in solutions if line in text]
+        assert not leaked, f"{notebook} contains solution lines: {leaked[:3]}"
