@@ -19,6 +19,7 @@ writers ever sharing a SQLite file.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -123,12 +124,34 @@ def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
         found[student] = notebook
     if not found:
         raise CourseError(f"no .ipynb files in {submissions}")
+    collected = []
     for student, notebook in found.items():
+        try:
+            content = _readable_notebook(notebook)
+        except ValueError as error:  # one broken file must not stop the class
+            print(f"warning: {student}: not collected: {error}", file=sys.stderr)
+            continue
         target = root / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(notebook, target / f"{assignment}.ipynb")
+        (target / f"{assignment}.ipynb").write_text(json.dumps(content, indent=1))
         nbgrader(root, "db", "student", "add", student)
-    return sorted(found)
+        collected.append(student)
+    return sorted(collected)
+
+
+def _readable_notebook(path: Path) -> dict:
+    """The notebook's JSON, with a kernelspec nbgrader accepts (grading forces python3 anyway;
+    some tools write a kernelspec without the display_name nbformat requires)."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path.name} is not a notebook (invalid JSON: {error})") from error
+    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
+        raise ValueError(f"{path.name} is not a notebook (no list of cells)")
+    metadata = content.setdefault("metadata", {})
+    metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    metadata.setdefault("language_info", {"name": "python"})
+    return content
 
 
 # ------------------------------------------------------------------------------ autograde
@@ -183,9 +206,22 @@ def autograde(
             outcomes[student] = "error: " + _last_error(log)
         elif "Execution aborted" in log:
             outcomes[student] = "graded (notebook stopped: " + _abort_reason(log) + ")"
+        elif not _has_nbgrader_cells(where / "submitted" / student / assignment):
+            outcomes[student] = (
+                "graded (zero: the notebook has lost nbgrader's cell metadata, so its test cells "
+                "cannot be found; ask for a copy saved with Jupyter or Colab from the release)"
+            )
         else:
             outcomes[student] = "graded"
     return outcomes
+
+
+def _has_nbgrader_cells(folder: Path) -> bool:
+    for notebook in folder.glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        if any("nbgrader" in c.get("metadata", {}) for c in cells):
+            return True
+    return False
 
 
 def _last_error(log: str) -> str:
