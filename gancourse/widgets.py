@@ -206,26 +206,19 @@ def gan1d_playground(**defaults: Any):
 
     style = {"description_width": "initial"}
     controls = {
-        "lr_g": widgets.FloatLogSlider(
-            value=settings["lr_g"],
-            base=10,
-            min=-5,
-            max=-1,
-            step=0.25,
-            description="lr_g",
-            readout_format=".0e",
-            style=style,
-        ),
-        "lr_d": widgets.FloatLogSlider(
-            value=settings["lr_d"],
-            base=10,
-            min=-5,
-            max=-1,
-            step=0.25,
-            description="lr_d",
-            readout_format=".0e",
-            style=style,
-        ),
+        **{
+            name: widgets.FloatLogSlider(  # learning rates from 1e-5 to 1e-1
+                value=settings[name],
+                base=10,
+                min=-5,
+                max=-1,
+                step=0.25,
+                description=name,
+                readout_format=".0e",
+                style=style,
+            )
+            for name in ("lr_g", "lr_d")
+        },
         "k": widgets.IntSlider(value=settings["k"], min=1, max=10, description="k", style=style),
         "generator_loss": widgets.Dropdown(
             options=["non-saturating", "saturating"],

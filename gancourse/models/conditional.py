@@ -27,6 +27,7 @@ from torch import nn
 
 from gancourse.checks import check_batch, describe
 from gancourse.models.base import Discriminator, Generator, eval_mode
+from gancourse.models.vanilla import vanilla_generator_body
 
 # Length of the learnt label vector. With 10 numbers next to D's 784 pixels the label was easy to
 # ignore: on the 4,000-digit MNIST sample, 10 epochs gave generated digits that the MNIST
@@ -55,19 +56,9 @@ class ConditionalGenerator(Generator):
         self.num_classes = _check_num_classes(num_classes)
         self.embedding_dim = _check_embedding_dim(embedding_dim)
         self.embed = nn.Embedding(self.num_classes, self.embedding_dim)  # (N,) -> (N, E)
-        self.net = nn.Sequential(
-            nn.Linear(self.latent_dim + self.embedding_dim, 256),  # (N, 100 + E) -> (N, 256)
-            nn.LeakyReLU(negative_slope),  # (N, 256)
-            nn.BatchNorm1d(256),  # (N, 256)
-            nn.Linear(256, 512),  # (N, 512)
-            nn.LeakyReLU(negative_slope),  # (N, 512)
-            nn.BatchNorm1d(512),  # (N, 512)
-            nn.Linear(512, 1024),  # (N, 1024)
-            nn.LeakyReLU(negative_slope),  # (N, 1024)
-            nn.BatchNorm1d(1024),  # (N, 1024)
-            nn.Dropout(dropout),  # (N, 1024)
-            nn.Linear(1024, prod(self.image_shape)),  # (N, 784)
-            nn.Tanh(),  # (N, 784) in [-1, 1], reshaped to (N, 1, 28, 28)
+        # the vanilla generator's body, fed z and the label vector side by side
+        self.net = vanilla_generator_body(
+            self.latent_dim + self.embedding_dim, prod(self.image_shape), negative_slope, dropout
         )
 
     def forward(self, Z: torch.Tensor, labels: torch.Tensor | int | None = None) -> torch.Tensor:

@@ -16,6 +16,27 @@ from torch import nn
 from gancourse.models.base import Discriminator, Generator
 
 
+def vanilla_generator_body(
+    in_features: int, out_features: int, negative_slope: float = 0.2, dropout: float = 0.3
+) -> nn.Sequential:
+    """The slides' MLP: in -> 256 -> 512 -> 1024 -> out, LeakyReLU then BatchNorm after each
+    hidden layer, Dropout before the Tanh output layer. Shared with the conditional GAN."""
+    return nn.Sequential(
+        nn.Linear(in_features, 256),  # (N, 256)
+        nn.LeakyReLU(negative_slope),  # (N, 256)
+        nn.BatchNorm1d(256),  # (N, 256)
+        nn.Linear(256, 512),  # (N, 512)
+        nn.LeakyReLU(negative_slope),  # (N, 512)
+        nn.BatchNorm1d(512),  # (N, 512)
+        nn.Linear(512, 1024),  # (N, 1024)
+        nn.LeakyReLU(negative_slope),  # (N, 1024)
+        nn.BatchNorm1d(1024),  # (N, 1024)
+        nn.Dropout(dropout),  # (N, 1024)
+        nn.Linear(1024, out_features),  # (N, 784)
+        nn.Tanh(),  # (N, 784) in [-1, 1]
+    )
+
+
 class VanillaGenerator(Generator):
     """MLP generator: z -> 256 -> 512 -> 1024 -> 784 pixels in [-1, 1] (Tanh)."""
 
@@ -27,19 +48,9 @@ class VanillaGenerator(Generator):
         dropout: float = 0.3,  # before the last layer; the slide does not give the rate
     ) -> None:
         super().__init__(latent_dim, image_shape, "tanh")
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, 256),  # (N, 256)
-            nn.LeakyReLU(negative_slope),  # (N, 256)
-            nn.BatchNorm1d(256),  # (N, 256)
-            nn.Linear(256, 512),  # (N, 512)
-            nn.LeakyReLU(negative_slope),  # (N, 512)
-            nn.BatchNorm1d(512),  # (N, 512)
-            nn.Linear(512, 1024),  # (N, 1024)
-            nn.LeakyReLU(negative_slope),  # (N, 1024)
-            nn.BatchNorm1d(1024),  # (N, 1024)
-            nn.Dropout(dropout),  # (N, 1024)
-            nn.Linear(1024, prod(self.image_shape)),  # (N, 784)
-            nn.Tanh(),  # (N, 784), reshaped to (N, 1, 28, 28) by the base class
+        # reshaped to (N, 1, 28, 28) by the base class
+        self.net = vanilla_generator_body(
+            latent_dim, prod(self.image_shape), negative_slope, dropout
         )
 
     def generate(self, Z: torch.Tensor) -> torch.Tensor:
