@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
+import torch
 
 from gancourse import load_checkpoint
 from gancourse.cli import main
@@ -114,6 +116,31 @@ def test_missing_checkpoint_is_one_line_not_a_traceback(tmp_path, capsys):
     code = main(["sample", "--checkpoint", str(tmp_path / "none.pt"), "--out", "x.png"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: no checkpoint at") and "Traceback" not in err
+
+
+class TouchOnUnpickle:
+    """A hostile payload: unpickling it creates `marker`."""
+
+    def __init__(self, marker: pathlib.Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+def test_hostile_checkpoint_is_refused_not_run(tmp_path, offline_root, capsys):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "run" / "checkpoint.pt"
+    path.parent.mkdir()
+    torch.save({"format": "gancourse-checkpoint-1", "x": TouchOnUnpickle(marker)}, path)
+    code = main(["sample", "--checkpoint", str(path), "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith(f"error: {path} is not a gancourse checkpoint")
+    assert "disallowed objects" in err and "Traceback" not in err
+    with pytest.warns(UserWarning):
+        assert run_train(tmp_path, offline_root, "--resume") == 1
+    assert "not a gancourse checkpoint" in capsys.readouterr().err
+    assert not marker.exists() and not (tmp_path / "x.png").exists()
 
 
 def test_resume_without_checkpoint_says_so(tmp_path, offline_root, capsys):

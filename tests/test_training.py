@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import pathlib
+import pickle
+import re
 
 import pytest
 import torch
@@ -224,6 +228,79 @@ def test_resume_can_extend_a_finished_run(tmp_path, mnist_digits):
         G, D, mnist_digits[:128], small_config(out_dir=str(tmp_path), num_epochs=3), resume=True
     )
     assert len(result.history) == 12 and sorted(result.samples) == [1, 2, 3]
+
+
+def test_checkpoint_holds_only_plain_values_and_round_trips(tmp_path, mnist_digits):
+    """Everything train saves loads with weights_only=True (a Path out_dir is saved as a str);
+    the config comes back as a TrainConfig and a resume continues from it."""
+    G, D = gc.build_pair("vanilla")
+    config = small_config(out_dir=tmp_path, optimizer="sgd", betas=[0.5, 0.9])  # a Path, a list
+    gc.train(G, D, mnist_digits[:128], config)
+    raw = torch.load(tmp_path / "checkpoint.pt", map_location="cpu", weights_only=True)
+    ckpt = gc.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert set(raw) == set(ckpt) >= {"G", "D", "opt_g", "opt_d", "config", "history", "torch_rng"}
+    assert TrainConfig(**ckpt["config"]) == small_config(
+        out_dir=str(tmp_path), optimizer="sgd", betas=(0.5, 0.9)
+    )
+    assert gc.History.from_dict(ckpt["history"]).loss_d == raw["history"]["loss_d"]
+    result = gc.train(
+        G, D, mnist_digits[:128], dataclasses.replace(config, num_epochs=2), resume=True
+    )
+    assert len(result.history) == 8 and gc.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 8
+
+
+def test_save_checkpoint_refuses_objects_that_would_not_load(tmp_path):
+    with pytest.raises(TypeError, match=r"state\['extra'\]\[0\] is a builtins.object"):
+        gc.save_checkpoint(tmp_path / "c.pt", {"extra": [object()]})
+    assert not (tmp_path / "c.pt").exists()
+
+
+class TouchOnUnpickle:
+    """A hostile payload: unpickling it creates `marker` (it could as well run a shell)."""
+
+    def __init__(self, marker: pathlib.Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+def write_hostile_checkpoint(path: pathlib.Path, marker: pathlib.Path, how: str) -> None:
+    """A file that looks like a gancourse checkpoint (torch.save, the format key) or a bare
+    pickle, carrying the payload."""
+    state = {"format": "gancourse-checkpoint-1", "step": 1, "payload": TouchOnUnpickle(marker)}
+    if how == "torch.save":
+        torch.save(state, path)
+    else:
+        path.write_bytes(pickle.dumps(state, protocol=how))
+
+
+@pytest.mark.parametrize("how", ["torch.save", 2, pickle.HIGHEST_PROTOCOL])
+def test_hostile_checkpoint_is_refused_without_running_it(tmp_path, how, mnist_digits):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "checkpoint.pt"
+    write_hostile_checkpoint(path, marker, how)
+    message = f"{path} is not a gancourse checkpoint: it contains disallowed objects"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gc.load_checkpoint(path)
+    G, D = gc.build_pair("vanilla")
+    with pytest.raises(ValueError, match="not a gancourse checkpoint"):
+        gc.train(G, D, mnist_digits[:128], small_config(out_dir=str(tmp_path)), resume=True)
+    assert not marker.exists()
+    # the payload is live: loading the file the unsafe way would have run it
+    pickle.loads(pickle.dumps(TouchOnUnpickle(marker)))
+    assert marker.exists()
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    gc.save_checkpoint(path, {"step": 1})
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable gancourse")):
+        gc.load_checkpoint(path)
+    torch.save({"step": 1}, path)  # tensors and plain values, but not ours
+    with pytest.raises(ValueError, match="not a gancourse checkpoint: expected a 'gancourse"):
+        gc.load_checkpoint(path)
 
 
 # ----------------------------------------------------------------------------- divergence

@@ -5,6 +5,11 @@ nn.Sequential, F.leaky_relu instead of nn.LeakyReLU) has the same parameter shap
 order of use, so the reference's weights fit it one to one; after that, equal outputs on fixed
 inputs mean equal functions. Tensors are matched in the order the layers run (not the order
 they were defined), then any parameters outside layers in the order they were registered.
+
+The grader chooses the weights (the reference's, with random batchnorm statistics) and the
+inputs; the student's side only loads them and returns outputs. When the outputs differ, the
+grader compares them with variants of the reference that make one common mistake each, and
+names the mistake that matches.
 """
 
 from __future__ import annotations
@@ -14,72 +19,65 @@ import copy
 import torch
 from torch import nn
 
-from gancourse.grading.failures import GradingFailure, probe_inputs, run
-from gancourse.models.summary import trace_layers
+from gancourse.grading.failures import GradingFailure, ask, output_of, probe_inputs
+from gancourse.grading.probe import ModuleProbe, as_probe
 
-RUNNING = ("running_mean", "running_var")
-
-
-Group = tuple[str, list[tuple[str, torch.Tensor]]]  # (layer description, its named tensors)
+Group = tuple[str, list[list]]  # (layer description, its [name, shape] tensors)
 
 
-def _tensors_in_use_order(model: nn.Module, input_shape: tuple[int, ...]) -> list[Group]:
-    """Each layer's trainable parameters and batchnorm running statistics, layers in the order
-    they run; then parameters used outside layers (e.g. with F.linear), one group each."""
-    groups: list[Group] = []
-    seen: set[int] = set()
-    for i, rec in enumerate(trace_layers(model, input_shape), start=1):
-        tensors = [
-            (name, t)
-            for name, t in [
-                *rec.module.named_parameters(recurse=False),
-                *((n, b) for n, b in rec.module.named_buffers(recurse=False) if n in RUNNING),
-            ]
-            if id(t) not in seen
-        ]
-        seen.update(id(t) for _, t in tensors)
-        if tensors:
-            groups.append((f"{rec.kind} (layer {i})", tensors))
-    for name, p in model.named_parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            groups.append((name, [(name, p)]))
-    return groups
+def _groups(info: dict) -> list[Group]:
+    groups = [
+        (f"{layer['kind']} (layer {i})", layer["tensors"])
+        for i, layer in enumerate(info["layers"], start=1)
+        if layer["tensors"]
+    ]
+    return groups + [(name, [[name, shape]]) for name, shape in info["extra"]]
+
+
+def _flat(groups: list[Group]) -> list[tuple]:
+    return [tuple(entry[1]) for _, group in groups for entry in group]
 
 
 def _shapes(group: Group) -> str:
-    return ", ".join(f"{name} {tuple(t.shape)}" for name, t in group[1])
+    return ", ".join(f"{entry[0]} {tuple(entry[1])}" for entry in group[1])
 
 
-def transplant_weights(
-    reference: nn.Module, student: nn.Module, input_shape: tuple[int, ...], what: str = "model"
-) -> None:
-    """Copy the reference's parameters and running statistics into `student`, matched by order
-    of use; raise GradingFailure at the first layer whose tensors do not line up."""
-    theirs = _tensors_in_use_order(reference, input_shape)
+def _line_up(theirs: list[Group], mine: list[Group], what: str) -> None:
+    if _flat(theirs) == _flat(mine):
+        return
+    for i, (their_group, my_group) in enumerate(zip(theirs, mine, strict=False), start=1):
+        if _flat([their_group]) != _flat([my_group]):
+            raise GradingFailure(
+                f"the weights of your {what} do not line up with the specification at "
+                f"weighted layer {i}: yours is {my_group[0]} with {_shapes(my_group)}; the "
+                f"specification's is {their_group[0]} with {_shapes(their_group)}. Check "
+                f"the layer sizes, their order and bias=False"
+            )
+    raise GradingFailure(
+        f"your {what} has {len(mine)} layers with weights; the specification has "
+        f"{len(theirs)}. Check for missing or extra layers"
+    )
+
+
+def reference_tensors(reference: nn.Module, input_shape: tuple[int, ...]) -> list[torch.Tensor]:
+    """The reference's parameters and running statistics in the order its layers use them."""
+    return ModuleProbe(reference)._in_use_order(input_shape)
+
+
+def transplant_weights(reference: nn.Module, student, input_shape: tuple[int, ...], what="model"):
+    """Copy the reference's parameters and running statistics into `student` (a network or a
+    probe), matched by order of use; raise GradingFailure at the first layer whose tensors do
+    not line up."""
+    probe = as_probe(student)
+    theirs = _groups(ModuleProbe(reference).layers(tuple(input_shape)))
     try:
-        mine = _tensors_in_use_order(student, input_shape)
+        mine = _groups(probe.layers(tuple(input_shape)))
     except Exception as error:
-        raise GradingFailure(f"your {what} could not run a forward pass: {error}") from error
-    flat_theirs = [t for _, group in theirs for _, t in group]
-    flat_mine = [t for _, group in mine for _, t in group]
-    same_flat = [t.shape for t in flat_theirs] == [t.shape for t in flat_mine]
-    if not same_flat:  # point at the first layer that differs, in the student's terms
-        for i, (their_group, my_group) in enumerate(zip(theirs, mine, strict=False), start=1):
-            if [t.shape for _, t in their_group[1]] != [t.shape for _, t in my_group[1]]:
-                raise GradingFailure(
-                    f"the weights of your {what} do not line up with the specification at "
-                    f"weighted layer {i}: yours is {my_group[0]} with {_shapes(my_group)}; the "
-                    f"specification's is {their_group[0]} with {_shapes(their_group)}. Check "
-                    f"the layer sizes, their order and bias=False"
-                )
-        raise GradingFailure(
-            f"your {what} has {len(mine)} layers with weights; the specification has "
-            f"{len(theirs)}. Check for missing or extra layers"
-        )
-    with torch.no_grad():
-        for t, s in zip(flat_theirs, flat_mine, strict=True):
-            s.copy_(t.to(s.device, s.dtype))
+        message = getattr(error, "evalue", None) or str(error)
+        raise GradingFailure(f"your {what} could not run a forward pass: {message}") from None
+    _line_up(theirs, mine, what)
+    tensors = [t.detach().clone() for t in reference_tensors(reference, input_shape)]
+    ask(what, probe.load, tuple(input_shape), tensors)
 
 
 def _randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
@@ -99,8 +97,54 @@ def _randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
                     module.running_var.copy_(0.5 + torch.rand(n, generator=rng))
 
 
+def _variants(reference: nn.Module):
+    """Copies of the reference that each make one common mistake, with its description."""
+
+    def changed(kind, attribute, value):
+        model = copy.deepcopy(reference)
+        hit = False
+        for module in model.modules():
+            if isinstance(module, kind) and getattr(module, attribute, value) != value:
+                setattr(module, attribute, value)
+                hit = True
+        return model if hit else None
+
+    yield (
+        changed(nn.LeakyReLU, "negative_slope", 0.01),
+        "LeakyReLU's slope is 0.01 (the default); use 0.2",
+    )
+    for mode in ("bilinear", "bicubic"):
+        yield changed(nn.Upsample, "mode", mode), f"the Upsample mode is {mode!r}; use 'nearest'"
+    for eps in (1e-5, 1e-3, 0.8):
+        yield (
+            changed(nn.modules.batchnorm._BatchNorm, "eps", eps),
+            f"batchnorm eps is {eps:g}: check the eps the specification gives",
+        )
+    model = copy.deepcopy(reference)
+    finals = [m for m in model.modules() if isinstance(m, (nn.Tanh, nn.Sigmoid))]
+    if finals:
+        model_last = finals[-1]
+        model_last.forward = lambda x: x  # type: ignore[method-assign]
+        yield model, f"the final {type(model_last).__name__} is missing"
+
+
+def _diagnose(got: torch.Tensor, reference: nn.Module, inputs: torch.Tensor, atol, rtol) -> str:
+    for variant, mistake in _variants(reference):
+        if variant is None:
+            continue
+        with torch.no_grad():
+            out = variant.eval()(inputs).float()
+        if out.shape == got.shape and torch.allclose(got, out, atol=atol, rtol=rtol):
+            return f": it looks like {mistake}"
+    return (
+        ". The layers have the right sizes, so check what happens between them: the order "
+        "of activation and batchnorm, activation slopes (LeakyReLU 0.2), batchnorm eps "
+        "and momentum, padding, and the final activation"
+    )
+
+
 def check_equivalent_to_reference(
-    student: nn.Module,
+    student,
     reference: nn.Module,
     input_shape: tuple[int, ...],
     *,
@@ -110,35 +154,32 @@ def check_equivalent_to_reference(
     devices: tuple[str, ...] | None = None,
 ) -> None:
     """With the reference's weights, the student's network must give the reference's outputs
-    (eval mode, fixed inputs) on every device in `devices` (default: the CPU, and CUDA when
-    available). Works on copies: the student's own weights are not changed."""
-    if devices is None:
-        devices = ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
-    try:
-        mine = copy.deepcopy(student)
-    except Exception as error:
-        raise GradingFailure(f"your {what} cannot be copied (copy.deepcopy): {error}") from error
+    (eval mode, fixed inputs). Works on a copy: the student's own weights are not changed.
+    `devices` is kept for compatibility; outputs are compared on the device the network is on.
+    An output of the right size but another shape is compared after reshaping (the shape check
+    already costs that mistake its points)."""
+    probe = as_probe(student)
+    mine = as_probe(ask(what, probe.copy))
     theirs = copy.deepcopy(reference)
     _randomise_batchnorm(theirs)
     transplant_weights(theirs, mine, input_shape, what)
     inputs = probe_inputs(input_shape, n=16, seed=3)
-    for device in devices:
-        mine.to(device).eval()
-        theirs.to(device).eval()
-        with torch.no_grad():
-            want = theirs(inputs.to(device)).float()
-            got = run(mine, inputs.to(device), what).float()
-        if got.shape != want.shape:
-            raise GradingFailure(
-                f"with the specification's weights, your {what} returns shape "
-                f"{tuple(got.shape)}; the specification returns {tuple(want.shape)}"
-            )
-        if not torch.allclose(got, want, atol=atol, rtol=rtol):
-            worst = (got - want).abs().max().item()
-            raise GradingFailure(
-                f"with the specification's weights copied in, your {what}'s outputs differ from "
-                f"the specification's by up to {worst:.3g} on {device} (tolerance {atol:g}). The "
-                f"layers have the right sizes, so check what happens between them: the order "
-                f"of activation and batchnorm, activation slopes (LeakyReLU 0.2), batchnorm eps "
-                f"and momentum, padding, and the final activation"
-            )
+    theirs.eval()
+    with torch.no_grad():
+        want = theirs(inputs).float()
+    got = output_of(
+        ask(what, mine.forward, inputs, train=False, shape=inputs.shape), what, inputs.shape
+    )
+    if got.numel() != want.numel():
+        raise GradingFailure(
+            f"with the specification's weights, your {what} returns shape "
+            f"{tuple(got.shape)}; the specification returns {tuple(want.shape)}"
+        )
+    got = got.reshape(want.shape)
+    if not torch.allclose(got, want, atol=atol, rtol=rtol):
+        worst = (got - want).abs().max().item()
+        raise GradingFailure(
+            f"with the specification's weights copied in, your {what}'s outputs differ from "
+            f"the specification's by up to {worst:.3g} (tolerance {atol:g})"
+            + _diagnose(got, theirs, inputs, atol, rtol)
+        )

@@ -1,9 +1,9 @@
-"""The one exception grading raises, and the inputs every check feeds a model."""
+"""The one exception grading raises, the inputs every check feeds a model, and `ask`, which turns
+a crash of the student's code into a failure that names it."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 
 class GradingFailure(AssertionError):
@@ -25,22 +25,29 @@ def probe_inputs(input_shape: tuple[int, ...], n: int = 16, seed: int = 0) -> to
     return images
 
 
-def model_device(model: nn.Module) -> torch.device:
-    first = next(model.parameters(), None)
-    return first.device if first is not None else torch.device("cpu")
+def error_name(error: BaseException) -> str:
+    """The student's exception type (a crash inside the sandbox arrives as SubmissionError)."""
+    return getattr(error, "ename", None) or type(error).__name__
 
 
-def run(model: nn.Module, inputs: torch.Tensor, what: str) -> torch.Tensor:
-    """model(inputs), with a student's exception turned into a failure that names it."""
+def ask(what: str, question, *args, shape: tuple[int, ...] | None = None, **kwargs):
+    """question(*args, **kwargs), with any exception of the student's code turned into a
+    GradingFailure that says what crashed (and on what input shape)."""
     try:
-        out = model(inputs.to(model_device(model)))
+        return question(*args, **kwargs)
+    except GradingFailure:
+        raise
     except Exception as error:  # the student's forward crashed: say where and on what
+        on = f" on an input of shape {tuple(shape)}" if shape is not None else ""
+        message = getattr(error, "evalue", None) or str(error)
+        raise GradingFailure(f"your {what} raised {error_name(error)}{on}: {message}") from None
+
+
+def output_of(answer: dict, what: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """The output tensor in a probe's answer, or a failure saying what came back instead."""
+    if answer.get("output") is None:
         raise GradingFailure(
-            f"your {what} raised {type(error).__name__} on an input of shape "
-            f"{tuple(inputs.shape)}: {error}"
-        ) from error
-    if not isinstance(out, torch.Tensor):
-        raise GradingFailure(
-            f"your {what} returned {type(out).__name__}; expected one torch.Tensor"
+            f"your {what} returned {answer.get('returned', 'nothing')} for an input of shape "
+            f"{tuple(shape)}; expected one torch.Tensor"
         )
-    return out
+    return answer["output"]

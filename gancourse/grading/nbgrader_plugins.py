@@ -1,59 +1,86 @@
-"""nbgrader preprocessors that make autograding safe for a whole class.
+"""nbgrader preprocessors that grade a submission without trusting it.
 
-`SandboxedExecute` replaces nbgrader's `Execute` in `c.Autograde.autograde_preprocessors`: the
-submission runs in `gancourse.grading.sandbox` (own process, limits, no network, no course
-files). A notebook that does not finish (an infinite loop, a crash, too much memory) gets an
-error in every graded cell, so that student scores zero on what did not run, with the reason
-in the feedback, and grading goes on with the next student.
+In `autograder/nbgrader_config.py`:
+
+- `RestoreFromSource` (the only sanitize step): the submission is rebuilt from the assignment's
+  source notebook, keeping only the student's answers and extra cells (`notebook_grader.rebuild`);
+- `GradeInSandbox` (instead of nbgrader's Execute): the student's cells run in the sandbox and
+  the test cells in the grader's own process (`notebook_grader.grade_notebook`);
+- `HideHiddenTests` (in feedback): the hidden tests' code becomes one comment line; their
+  messages stay in the outputs.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import nbformat
-from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Integer, Unicode
 
-from gancourse.grading.sandbox import SandboxAbort, SandboxLimits, execute_in_sandbox
+from gancourse.grading.notebook_grader import grade_notebook, provided_sources, rebuild
+from gancourse.grading.sandbox import SandboxLimits, check_isolation
+
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, run in the sandbox with limits for the whole notebook."""
+def _course_root(resources) -> Path:
+    url = resources["nbgrader"]["db_url"]
+    return Path(url.removeprefix("sqlite:///")).resolve().parent
+
+
+def _template(resources) -> dict:
+    """The assignment's source notebook (the instructor's, in the course root)."""
+    info = resources["nbgrader"]
+    source = _course_root(resources) / "source" / info["assignment"] / f"{info['notebook']}.ipynb"
+    return json.loads(source.read_text(encoding="utf-8"))
+
+
+class RestoreFromSource(NbGraderPreprocessor):
+    """Rebuild the submission from the source notebook (answers and extra cells kept)."""
+
+    def preprocess(self, nb, resources):
+        return rebuild(nb, _template(resources)), resources
+
+
+class GradeInSandbox(NbGraderPreprocessor):
+    """Run the student's cells in the sandbox and decide every test cell outside it."""
 
     wall_timeout = Integer(900, help="Seconds for the whole notebook").tag(config=True)
+    cell_timeout = Integer(120, help="Seconds per cell or test question").tag(config=True)
     memory_mb = Integer(6144, allow_none=True, help="Address-space limit (MB); None: off").tag(
         config=True
     )
     cpu_seconds = Integer(1800, allow_none=True, help="CPU-time limit; None: off").tag(config=True)
     allow_network = Bool(False, help="Let student code use the network").tag(config=True)
+    unsafe = Bool(False, help="Grade even where the sandbox cannot isolate student code").tag(
+        config=True
+    )
 
-    def preprocess(self, nb, resources, km=None):
+    def preprocess(self, nb, resources):
         limits = SandboxLimits(
             wall_s=self.wall_timeout,
-            cell_s=self.timeout or 120,
+            cell_s=self.cell_timeout,
             memory_mb=self.memory_mb,
             cpu_s=self.cpu_seconds,
             network=self.allow_network,
         )
-        kernel = self.kernel_name or "python3"
-        try:
-            executed = execute_in_sandbox(nb, limits, kernel_name=kernel)
-        except SandboxAbort as abort:
-            self.log.warning("Execution aborted: %s", abort)
-            return mark_not_run(nb, str(abort)), resources
-        return executed, resources
+        isolation = check_isolation(limits, unsafe=self.unsafe)
+        provided = provided_sources(_template(resources))
+        return grade_notebook(nb, limits, isolation, provided), resources
 
 
-def mark_not_run(nb, reason: str):
-    """Put an error with `reason` into every graded code cell (so none scores by default)."""
-    for cell in nb.cells:
-        grading = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and grading.get("grade"):
-            cell.outputs = [
-                nbformat.v4.new_output(
-                    "error",
-                    ename="ExecutionAborted",
-                    evalue=reason,
-                    traceback=[f"ExecutionAborted: {reason}"],
-                )
-            ]
-    return nb
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback shows what a hidden test said, not its code."""
+
+    note = Unicode("# (hidden tests ran here; their messages are in the output)")
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
+            cell.source = _HIDDEN.sub(self.note, cell.source)
+        return cell, resources
+
+
+__all__ = ["GradeInSandbox", "HideHiddenTests", "RestoreFromSource", "nbformat"]

@@ -1,229 +1,289 @@
-"""Run a student's notebook in a sandbox: its own process, limits, no network, no course files.
+"""Where student code runs while it is graded: a bubblewrap sandbox, or nowhere.
 
-Autograding executes untrusted code. nbgrader runs it in a kernel with the grader's rights, next
-to the gradebook, the hidden tests and every other submission. Here each notebook is executed by
-a separate process (`python -m gancourse.grading.run_notebook`) in an empty temporary folder,
-wrapped in the isolation this machine offers:
+Each submission's code runs in a fresh set of Linux namespaces made by bubblewrap (`bwrap`,
+Debian package `bubblewrap`), whatever user grades and wherever Python is installed:
 
-- `timeout`: a wall-clock limit for the whole notebook (cells also have their own timeout);
-- `prlimit`: an address-space limit (memory) and a CPU-time limit;
-- `unshare --net` (as root): a network namespace with only a loopback interface;
-- `setpriv` (as root): the kernel runs as an unprivileged user (`nobody`), so with the course
-  folder kept private (mode 0700) it cannot read the gradebook, the hidden tests or other
-  submissions, nor write anywhere but its own folder.
+- its own mount namespace holding only the read-only environment (/usr, the Python installation,
+  the virtual environment's packages, the gancourse package) and one empty working folder: the
+  course root, the gradebook, the source notebooks and every other submission do not exist there;
+- its own network namespace (loopback only), PID namespace (it sees only its own processes, and
+  every process it starts dies with it), IPC and UTS namespaces;
+- as root, the real user `nobody` with no capabilities (as another user, that user, with none);
+- limits on address space and CPU time (setrlimit through `prlimit`), and the grader's time limits.
 
-What is used is logged, and `isolation_report()` says it in words: without root there is no user
-switch and no network namespace, only the limits.
+`check_isolation()` proves these on this machine with a probe sandbox before any grading starts.
+If a guarantee cannot be given, grading stops with `SandboxUnavailable`, unless the instructor
+passes `unsafe=True` (`course.py autograde --unsafe`): then student code runs in a plain process
+with the limits only, and every feedback page says which guarantees held.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SANDBOX_USER = "nobody"
-_DROP_CAPS = ("--inh-caps=-all", "--bounding-set=-all")  # no way back to root's rights
+import gancourse
+
+SANDBOX_USER_ID = 65534  # nobody
+WORKDIR = "/submission"
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Limits for one submission's notebook."""
+    """Limits for one submission."""
 
     wall_s: int = 900  # the whole notebook
-    cell_s: int = 120  # one cell (nbgrader's Execute.timeout)
+    cell_s: int = 120  # one cell, or one question of a test
     memory_mb: int | None = 6144  # address space; None = no limit (needed with CUDA, see docs)
     cpu_s: int | None = 1800  # CPU seconds, all threads together
     network: bool = False  # allow network access
 
 
-class SandboxAbort(RuntimeError):
-    """The notebook did not finish (time or memory limit, or the runner crashed)."""
+class SandboxUnavailable(RuntimeError):
+    """This machine cannot isolate student code; the message says what is missing."""
 
 
-def _have(tool: str) -> bool:
-    return shutil.which(tool) is not None
+@dataclass(frozen=True)
+class Isolation:
+    """What the sandbox guarantees on this machine (checked by a probe, not assumed)."""
+
+    guarantees: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    unsafe: bool = False
+    bwrap: bool = False
+    as_root: bool = False
+
+    def report(self) -> list[str]:
+        lines = [f"held: {g}" for g in self.guarantees]
+        lines += [f"NOT held: {m}" for m in self.missing]
+        if self.unsafe:
+            lines.append("graded with --unsafe: student code could read what the grader reads")
+        return lines
 
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _sandbox_ids() -> tuple[int, int] | None:
-    try:
-        entry = pwd.getpwnam(SANDBOX_USER)
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
+def _environment_paths() -> list[str]:
+    """Read-only folders the worker needs: the interpreter, its packages, and gancourse."""
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[key])
+    paths.add(str(Path(gancourse.__file__).resolve().parent))  # editable installs live elsewhere
+    paths.add(str(Path(sys.executable).resolve().parent))
+    existing = sorted(p for p in (os.path.realpath(p) for p in paths) if os.path.isdir(p))
+    # keep only the outermost folders
+    return [p for p in existing if not any(p != q and p.startswith(q + os.sep) for q in existing)]
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf"):
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _nvidia_binds() -> list[str]:
+    return [a for d in sorted(Path("/dev").glob("nvidia*")) for a in ("--dev-bind", str(d), str(d))]
+
+
+def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[str]:
+    """`inner` wrapped in bubblewrap (and, as root, a switch to `nobody`)."""
+    binds: list[str] = []
+    made: set[str] = set()
+    for path in _environment_paths():
+        parent = os.path.dirname(path)
+        ancestors = []
+        while parent not in ("/", "") and parent not in made and not parent.startswith("/usr"):
+            ancestors.append(parent)
+            parent = os.path.dirname(parent)
+        for directory in reversed(ancestors):
+            binds += ["--perms", "0755", "--dir", directory]
+            made.add(directory)
+        if not path.startswith("/usr/"):
+            binds += ["--ro-bind", path, path]
+    cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid"]
+    cmd += ["--unshare-uts", "--unshare-cgroup-try"]
+    if not limits.network:
+        cmd.append("--unshare-net")
+    if _is_root():
+        cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        cmd += ["--unshare-user", "--cap-drop", "ALL"]
+    cmd += _system_binds() + binds + _nvidia_binds()
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--bind", str(work), WORKDIR, "--chdir", "/", "--hostname", "sandbox"]
+    cmd += ["--clearenv"]
+    for key, value in _sandbox_env().items():
+        cmd += ["--setenv", key, value]
+    if _is_root():
+        uid = str(SANDBOX_USER_ID)
+        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+        cmd += ["--inh-caps=-all", "--"]
+    return cmd + _limited(inner, limits)
+
+
+def _limited(inner: list[str], limits: SandboxLimits) -> list[str]:
+    options = []
+    if limits.memory_mb:
+        options.append(f"--as={limits.memory_mb * 1024 * 1024}")
+    if limits.cpu_s:
+        options.append(f"--cpu={limits.cpu_s}")
+    if options and shutil.which("prlimit"):
+        return ["prlimit", *options, "--", *inner]
+    return inner
+
+
+def _sandbox_env() -> dict[str, str]:
+    """A minimal environment: no secrets of the grader's, a home in the working folder."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": WORKDIR,
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "agg",
+        "IPYTHONDIR": "/tmp/ipython",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NBGRADER_EXECUTION": "autograde",
+        "OMP_NUM_THREADS": os.environ.get("GANCOURSE_SANDBOX_THREADS", "1"),
+        "LANG": "C.UTF-8",
+    }
+    for key in ("CUDA_VISIBLE_DEVICES", "GANCOURSE_SIZE"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def plain_command(inner: list[str], limits: SandboxLimits) -> list[str]:
+    """--unsafe: a separate process with the limits only."""
+    return _limited(inner, limits)
+
+
+def plain_env(work: Path) -> dict[str, str]:
+    env = _sandbox_env()
+    env.update(HOME=str(work), MPLCONFIGDIR=str(work / ".mpl"), IPYTHONDIR=str(work / ".ipy"))
+    return env
 
 
 @functools.cache
-def _can_switch_user() -> bool:
-    """Whether the sandbox user can run this Python with gancourse and nbgrader (as root, with
-    setpriv). A Python under /root (pyenv) is not readable by 'nobody': then no switch."""
-    ids = _sandbox_ids()
-    if not (_is_root() and _have("setpriv") and ids):
-        return False
-    probe = [
-        "setpriv",
-        f"--reuid={ids[0]}",
-        f"--regid={ids[1]}",
-        "--clear-groups",
-        *_DROP_CAPS,
-        "--",
-        sys.executable,
-        "-c",
-        # the runner imports these and starts a kernel with the same Python
-        "import subprocess, sys, gancourse.grading.run_notebook, nbgrader; "
-        "subprocess.run([sys.executable, '-c', 'pass'], check=True)",
-    ]
-    try:
-        return subprocess.run(probe, capture_output=True, cwd="/", timeout=120).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+def _probe_isolation(network: bool) -> Isolation:
+    if shutil.which("bwrap") is None:
+        return Isolation((), ("bubblewrap (bwrap) is not installed: apt-get install bubblewrap",))
+    with tempfile.TemporaryDirectory(prefix="gancourse-probe-") as tmp:
+        canary = Path(tmp) / "canary"
+        canary.mkdir()
+        (canary / "secret").write_text("gradebook")
+        work = Path(tmp) / "work"
+        work.mkdir()
+        os.chmod(work, 0o777)
+        script = (
+            f"cd {WORKDIR}; test ! -e {canary} && echo hidden; "
+            "test $$ -le 10 && echo pids; "
+            "id -u; "
+            "(cat /proc/net/dev | grep -v -E 'lo:|Inter|face' | grep -q . && echo net) || "
+            "echo nonet; "
+            f"touch {WORKDIR}/written && echo writes"
+        )
+        limits = SandboxLimits(network=network, memory_mb=None, cpu_s=None)
+        cmd = bwrap_command(["/bin/sh", "-c", script], work, limits)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as error:
+            return Isolation((), (f"bubblewrap could not start: {error}",))
+        out = proc.stdout.split()
+        if proc.returncode != 0 or "writes" not in out:
+            why = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            return Isolation((), (f"bubblewrap does not work here: {why[0]}",))
+    held, missing = [], []
+    held.append(
+        "student code sees only its own working folder and the read-only Python environment "
+        "(no course root, gradebook, source notebooks or other submissions)"
+    )
+    (held if "hidden" in out else missing).append("files outside the sandbox are hidden")
+    (held if "pids" in out else missing).append(
+        "its own process namespace: every process it starts is killed with it"
+    )
+    if not network:
+        (held if "nonet" in out else missing).append("no network (loopback only)")
+    uid = next((w for w in out if w.isdigit()), "?")
+    if _is_root():
+        (held if uid == str(SANDBOX_USER_ID) else missing).append(
+            "runs as the unprivileged user nobody, with no capabilities"
+        )
+    else:
+        held.append(f"runs as the grading user (uid {os.getuid()}) without capabilities")
+    if shutil.which("prlimit"):
+        held.append("memory (address space) and CPU-time limits")
+    else:
+        missing.append("memory and CPU-time limits: prlimit (util-linux) is not installed")
+    return Isolation(tuple(held), tuple(missing), bwrap="hidden" in out, as_root=_is_root())
+
+
+def check_isolation(limits: SandboxLimits | None = None, unsafe: bool = False) -> Isolation:
+    """What the sandbox guarantees here; SandboxUnavailable if it cannot isolate student code
+    (unless `unsafe`, which then grades without the sandbox and says so)."""
+    limits = limits or SandboxLimits()
+    isolation = _probe_isolation(limits.network)
+    if isolation.bwrap and not isolation.missing:
+        return isolation
+    if unsafe:
+        return Isolation(
+            ("one separate process per submission, with time limits",),
+            (*isolation.missing, "student code is NOT isolated from the grader's files"),
+            unsafe=True,
+        )
+    raise SandboxUnavailable(
+        "this machine cannot isolate student code: "
+        + "; ".join(isolation.missing or ("bubblewrap failed",))
+        + ". Install bubblewrap (apt-get install bubblewrap) or grade on a machine that has "
+        "it; to grade anyway without isolation, pass --unsafe."
+    )
 
 
 def isolation_report(limits: SandboxLimits | None = None) -> list[str]:
     """What the sandbox does on this machine, one line per guarantee (or its absence)."""
     limits = limits or SandboxLimits()
-    lines = [
-        f"one process per submission; wall-clock limit {limits.wall_s} s, "
-        f"{limits.cell_s} s per cell"
-    ]
-    if _have("prlimit"):
-        memory = f"{limits.memory_mb} MB address space" if limits.memory_mb else "no memory limit"
-        cpu = f"{limits.cpu_s} CPU-seconds" if limits.cpu_s else "no CPU-time limit"
-        lines.append(f"prlimit: {memory}, {cpu}")
-    else:
-        lines.append("NO memory or CPU-time limit: prlimit (util-linux) is not installed")
-    root = _is_root()
-    if limits.network:
-        lines.append("network allowed (SandboxLimits.network=True)")
-    elif root and _have("unshare"):
-        lines.append("no network: a private network namespace with only loopback")
-    else:
-        lines.append("network NOT blocked: needs root and unshare (util-linux)")
-    if _can_switch_user():
-        lines.append(
-            f"runs as user {SANDBOX_USER!r} in an empty temporary folder: no access to files "
-            f"that are not world-readable (keep the course folder mode 0700)"
-        )
-    else:
-        lines.append(
-            "runs as the grading user: student code CAN read what that user can read (a switch "
-            f"to {SANDBOX_USER!r} needs root, setpriv, and a Python that {SANDBOX_USER!r} can run)"
-        )
+    isolation = _probe_isolation(limits.network)
+    lines = isolation.report()
+    lines.append(
+        f"time limits: {limits.cell_s} s per cell or test question, {limits.wall_s} s per "
+        f"notebook; memory {limits.memory_mb or 'unlimited'} MB, "
+        f"CPU {limits.cpu_s or 'unlimited'} s"
+    )
+    if not (isolation.bwrap and not isolation.missing):
+        lines.append("grading refuses to run here unless --unsafe is given")
     return lines
 
 
-def _command(inner: list[str], limits: SandboxLimits) -> list[str]:
-    """Wrap `inner` in timeout / prlimit / unshare / setpriv, as far as this machine allows."""
-    cmd = list(inner)
-    ids = _sandbox_ids()
-    root = _is_root()
-    if _can_switch_user() and ids:
-        uid, gid = ids
-        cmd = [
-            "setpriv",
-            f"--reuid={uid}",
-            f"--regid={gid}",
-            "--clear-groups",
-            *_DROP_CAPS,
-            "--",
-            *cmd,
-        ]
-    if not limits.network and root and _have("unshare"):
-        # A new network namespace starts with loopback down; the kernel talks to its client
-        # over 127.0.0.1, so bring it up (as root, before setpriv drops the rights).
-        lo_up = "ip link set lo up 2>/dev/null || true; "
-        cmd = ["unshare", "--net", "--", "sh", "-c", lo_up + 'exec "$@"', "sandbox", *cmd]
-    if _have("prlimit"):
-        limits_args = []
-        if limits.memory_mb:
-            limits_args.append(f"--as={limits.memory_mb * 1024 * 1024}")
-        if limits.cpu_s:
-            limits_args.append(f"--cpu={limits.cpu_s}")
-        if limits_args:
-            cmd = ["prlimit", *limits_args, "--", *cmd]
-    if _have("timeout"):
-        cmd = ["timeout", "--kill-after=10", str(limits.wall_s), *cmd]
-    return cmd
+@dataclass
+class Workspace:
+    """A fresh working folder for one submission, writable by the sandbox user."""
 
+    path: Path = field(init=False)
 
-def _sandbox_env(work: Path) -> dict[str, str]:
-    """A minimal environment: the grader's PATH, a home inside the work folder, no secrets."""
-    keep = (
-        "PATH",
-        "LANG",
-        "LC_ALL",
-        "CUDA_VISIBLE_DEVICES",
-        "GANCOURSE_SIZE",
-        "NBGRADER_EXECUTION",
-    )
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(
-        HOME=str(work),
-        IPYTHONDIR=str(work / ".ipython"),
-        JUPYTER_RUNTIME_DIR=str(work / ".runtime"),
-        MPLCONFIGDIR=str(work / ".matplotlib"),
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    env.setdefault("NBGRADER_EXECUTION", "autograde")
-    return env
+    def __post_init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="gancourse-submission-")
+        self.path = Path(self._tmp.name) / "work"
+        self.path.mkdir()
+        if _is_root():
+            os.chown(self.path, SANDBOX_USER_ID, SANDBOX_USER_ID)
+        os.chmod(self.path, 0o700)
 
-
-def execute_in_sandbox(notebook, limits: SandboxLimits, kernel_name: str = "python3"):
-    """Execute `notebook` (an nbformat NotebookNode or its dict) in the sandbox and return it
-    (a NotebookNode) with outputs. Raises SandboxAbort when it does not finish."""
-    import nbformat
-
-    with tempfile.TemporaryDirectory(prefix="gancourse-sandbox-") as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
-        source, result = work / "submission.ipynb", Path(tmp) / "executed.ipynb"
-        source.write_text(json.dumps(notebook), encoding="utf-8")  # NotebookNode is a dict
-        ids = _sandbox_ids() if _can_switch_user() else None
-        if ids:
-            for path in (work, source):
-                os.chown(path, *ids)
-            os.chmod(tmp, 0o711)  # the sandbox user may enter, not list
-        out_dir = Path(tmp) / "out"
-        out_dir.mkdir()
-        if ids:
-            os.chown(out_dir, *ids)
-        inner = [
-            sys.executable,
-            "-m",
-            "gancourse.grading.run_notebook",
-            str(source),
-            str(out_dir / result.name),
-            f"--cell-timeout={limits.cell_s}",
-            f"--kernel={kernel_name}",
-        ]
-        proc = subprocess.run(
-            _command(inner, limits),
-            cwd=work,
-            env=_sandbox_env(work),
-            capture_output=True,
-            text=True,
-        )
-        produced = out_dir / result.name
-        if proc.returncode != 0 or not produced.is_file():
-            raise SandboxAbort(_why(proc, limits))
-        return nbformat.read(produced, as_version=4)
-
-
-def _why(proc: subprocess.CompletedProcess, limits: SandboxLimits) -> str:
-    if proc.returncode in (124, 137, -9):
-        return f"the notebook did not finish within {limits.wall_s} s (time limit)"
-    tail = (proc.stderr or "").strip().splitlines()[-3:]
-    if any("MemoryError" in line or "Cannot allocate" in line for line in tail):
-        return f"the notebook ran out of memory (limit {limits.memory_mb} MB)"
-    return f"the notebook could not be executed (exit {proc.returncode}): {' | '.join(tail)}"
+    def cleanup(self) -> None:
+        self._tmp.cleanup()

@@ -1,0 +1,240 @@
+"""Grade one submitted notebook: the student's cells run in the sandbox, the tests run here.
+
+1. `rebuild` puts the submission back into the assignment's shape: every cell the instructor
+   wrote (instructions, set-up, test cells with their hidden tests, their metadata and points)
+   comes from the source notebook; only the answer cells and the student's own extra cells come
+   from the submission. Deleted or edited test cells and changed grading metadata are thereby
+   restored, never trusted.
+2. `grade_notebook` walks the cells in order. Answer cells and extra cells run in the sandbox
+   (`remote.Submission`); locked set-up cells run there and here; test cells run only here, in
+   this process, which never executes student code: the names the student defined are proxies
+   (`remote.RemoteName`), so every verdict is computed here from data the sandbox returned.
+3. A process death costs only what needed it: the sandbox restarts and replays the earlier
+   cells, and grading goes on.
+
+Test cells get an error output (costing their points) or none; a failure shows its message,
+never the hidden test's code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import re
+from typing import Any
+
+import nbformat
+
+from gancourse.grading.provenance import static_flags
+from gancourse.grading.remote import RemoteName, Submission, SubmissionError
+from gancourse.grading.sandbox import Isolation, SandboxLimits
+
+STUB = "# This answer cell was missing from the submission.\nraise NotImplementedError()\n"
+_SOLUTION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)
+
+
+def _meta(cell) -> dict:
+    return (cell.get("metadata") or {}).get("nbgrader") or {}
+
+
+def _id(cell) -> str | None:
+    grade_id = _meta(cell).get("grade_id")
+    return str(grade_id) if grade_id else None
+
+
+def is_test(cell) -> bool:
+    m = _meta(cell)
+    return cell.get("cell_type") == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def is_setup(cell) -> bool:
+    m = _meta(cell)
+    return (
+        cell.get("cell_type") == "code"
+        and bool(m.get("locked"))
+        and not m.get("grade")
+        and not m.get("solution")
+    )
+
+
+def provided_sources(template: dict) -> set[str]:
+    """The template's unlocked code cells without nbgrader metadata (demos the student runs)."""
+    return {
+        _text(c.get("source", "")).strip()
+        for c in template["cells"]
+        if c.get("cell_type") == "code" and not _id(c)
+    }
+
+
+def rebuild(submitted: dict, template: dict) -> nbformat.NotebookNode:
+    """The submission in the assignment's shape (see the module docstring). Cells the student
+    added stay where they were, after the instructor's cell they followed."""
+    known = {_id(c): c for c in template["cells"] if _id(c)}
+    answers: dict[str, Any] = {}
+    extras: dict[str | None, list] = {}
+    anchor: str | None = None
+    for cell in submitted.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        grade_id = _id(cell)
+        if grade_id in known:
+            if _meta(known[grade_id]).get("solution") and grade_id not in answers:
+                answers[grade_id] = cell.get("source", "")
+            anchor = grade_id
+        elif cell.get("cell_type") in ("code", "markdown", "raw"):
+            extra = {
+                "cell_type": cell["cell_type"],
+                "metadata": {},
+                "source": _text(cell.get("source", "")),
+            }
+            if cell["cell_type"] == "code":
+                extra.update(outputs=[], execution_count=None)
+            extras.setdefault(anchor, []).append(extra)
+    cells = list(extras.get(None, []))
+    for cell in template["cells"]:
+        grade_id = _id(cell)
+        if grade_id is None:
+            continue  # an unlocked cell of the template: the student's copy is kept as an extra
+        restored = copy.deepcopy(cell)
+        if cell.get("cell_type") == "code":
+            restored["outputs"], restored["execution_count"] = [], None
+        if _meta(cell).get("solution"):
+            if grade_id in answers:
+                restored["source"] = _text(answers[grade_id])
+            elif cell.get("cell_type") == "code":
+                restored["source"] = _SOLUTION.sub(STUB.strip(), _text(cell["source"]))
+        cells.append(restored)
+        cells.extend(extras.get(grade_id, []))
+    notebook = copy.deepcopy(template)
+    notebook["cells"] = cells
+    metadata = notebook.setdefault("metadata", {})
+    metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.from_dict(notebook)
+
+
+def _text(source: Any) -> str:
+    if isinstance(source, list):
+        return "".join(str(s) for s in source)
+    return str(source)
+
+
+def _transform(source: str) -> str:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _error_output(ename: str, evalue: str):
+    return nbformat.v4.new_output(
+        "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+def _stream(name: str, text: str):
+    return nbformat.v4.new_output("stream", name=name, text=text)
+
+
+def grade_notebook(
+    notebook: nbformat.NotebookNode,
+    limits: SandboxLimits,
+    isolation: Isolation,
+    provided: set[str] | None = None,
+) -> nbformat.NotebookNode:
+    """Execute a rebuilt notebook as described in the module docstring; return it with outputs
+    and a first cell that reports the sandbox's guarantees and anything flagged for review.
+    `provided`: sources of the assignment's own unlocked cells (demos), not flagged if unchanged."""
+    submission = Submission(limits, isolation)
+    trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
+    own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
+    notes: list[str] = []
+    try:
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            source = _text(cell.source)
+            cell.outputs = []
+            cell.execution_count = index + 1
+            if is_test(cell):
+                _run_test(cell, source, trusted)
+                continue
+            if is_setup(cell):
+                before = set(trusted)
+                _run_trusted(cell, source, trusted)
+                own_names |= set(trusted) - before
+            run, names = submission.run_cell(source)
+            if not is_setup(cell):
+                if run.stdout:
+                    cell.outputs.append(_stream("stdout", run.stdout))
+                if run.stderr:
+                    cell.outputs.append(_stream("stderr", run.stderr))
+                if run.error:
+                    cell.outputs.append(
+                        _error_output(str(run.error.get("ename")), str(run.error.get("evalue")))
+                    )
+            if run.fatal:
+                notes.append(
+                    f"cell {index + 1}: the submission's process stopped here "
+                    f"({run.error['evalue'] if run.error else ''}); it was restarted without "
+                    f"this cell"
+                )
+            for name, kind in names.items():
+                if name not in own_names and kind in ("class", "function", "object"):
+                    trusted[name] = RemoteName(submission, name, kind)
+    finally:
+        submission.close()
+    answers = {
+        _id(c) or f"cell {i + 1}": _text(c.source)
+        for i, c in enumerate(notebook.cells)
+        if c.cell_type == "code"
+        and not is_test(c)
+        and not is_setup(c)
+        and _text(c.source).strip() not in (provided or set())
+    }
+    flags = static_flags(answers)
+    notebook.cells.insert(0, report_cell(isolation, flags, notes, submission.startup_s))
+    return notebook
+
+
+def report_cell(isolation: Isolation, flags: list[str], notes: list[str], startup_s: float):
+    lines = [
+        "**How this notebook was graded.** Your code ran in a sandbox; the tests ran in a "
+        "separate process that never ran your code, on answers your code returned."
+    ]
+    lines += [f"- {line}" for line in isolation.report()]
+    if notes:
+        lines += ["", "**Events while grading:**"] + [f"- {n}" for n in notes]
+    if flags:
+        lines += ["", "**For the instructor to review:**"] + [f"- {f}" for f in flags]
+    cell = nbformat.v4.new_markdown_cell("\n".join(lines))
+    cell.metadata["gancourse"] = {"grading_report": True, "flags": flags, "notes": notes}
+    return cell
+
+
+def _run_trusted(cell, source: str, namespace: dict) -> None:
+    """An instructor's set-up cell, here (its errors are the instructor's, shown in the cell)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(_transform(source), f"<setup {_id(cell)}>", "exec"), namespace)
+    except Exception as error:  # noqa: BLE001
+        cell.outputs.append(_error_output(type(error).__name__, f"(grader set-up) {error}"))
+
+
+def _run_test(cell, source: str, namespace: dict) -> None:
+    """A test cell, here: any exception fails it; its message (not its code) is shown."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(_transform(source), f"<test {_id(cell)}>", "exec"), namespace)
+    except SubmissionError as error:
+        cell.outputs.append(_error_output(error.ename, _explain(error)))
+    except Exception as error:  # noqa: BLE001  (a failed assert, or any other error)
+        cell.outputs.append(_error_output(type(error).__name__, str(error)))
+    if printed.getvalue():
+        cell.outputs.insert(0, _stream("stdout", printed.getvalue()[:20_000]))
+
+
+def _explain(error: SubmissionError) -> str:
+    if error.ename == "SubmissionDied":
+        return f"your code's process stopped during this test: {error.evalue}"
+    return f"your code raised {error.ename}: {error.evalue}"

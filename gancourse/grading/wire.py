@@ -1,0 +1,282 @@
+"""The message format between the trusted grader and the sandboxed submission: data, never code.
+
+The grader must not unpickle anything a submission sends (unpickling runs code). A message is a
+JSON header plus raw byte blobs for tensors and arrays:
+
+    u32 header length | header (UTF-8 JSON) | u64 blob length | blob | u64 | blob ...
+
+Values are plain JSON, or tagged objects ``{"$": kind, ...}`` for tuples, complex numbers,
+tensors, numpy arrays, torch generators (their state) and handles (an object that stays in the
+submission's process, named by a number). Decoding checks every dtype against an allow-list and
+every shape against its blob's length, and caps sizes, so a hostile peer can send wrong answers
+but nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+MAX_MESSAGE_BYTES = 1 << 30  # a hostile peer cannot make the grader allocate more than this
+MAX_DEPTH = 64
+TORCH_DTYPES = {
+    str(d).removeprefix("torch."): d
+    for d in (
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.bool,
+    )
+}
+NUMPY_DTYPES = {
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+}
+
+
+class WireError(RuntimeError):
+    """A message that breaks the format (a crashed or hostile peer)."""
+
+
+@dataclass(frozen=True)
+class Handle:
+    """An object that lives in the submission's process: its number there, and what it is."""
+
+    id: int
+    type_name: str = "object"
+    is_module: bool = False
+    is_callable: bool = False
+
+
+def encode(value: Any, blobs: list[bytes], to_handle=None, depth: int = 0) -> Any:
+    """`value` as JSON-able data, appending raw bytes to `blobs`. Objects that are not data
+    become handles through `to_handle(obj) -> Handle` (the submission's side), or a TypeError."""
+    if depth > MAX_DEPTH:
+        raise TypeError("the value is nested too deeply to send")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else {"$": "bigint", "v": str(value)}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$": "float", "v": repr(value)}
+    if isinstance(value, complex):
+        return {"$": "complex", "re": encode(value.real, blobs), "im": encode(value.imag, blobs)}
+    if isinstance(value, torch.Tensor) and type(value) in (torch.Tensor, torch.nn.Parameter):
+        t = value.detach().to("cpu").contiguous()
+        dtype = str(t.dtype).removeprefix("torch.")
+        if dtype not in TORCH_DTYPES:
+            raise TypeError(f"cannot send a tensor of dtype {t.dtype}")
+        raw = t.view(torch.int16) if t.dtype == torch.bfloat16 else t
+        blobs.append(raw.numpy().tobytes())
+        return {
+            "$": "tensor",
+            "dtype": dtype,
+            "shape": list(t.shape),
+            "blob": len(blobs) - 1,
+            "grad": bool(value.requires_grad),
+        }
+    if isinstance(value, np.ndarray) and value.dtype.name in NUMPY_DTYPES:
+        blobs.append(np.ascontiguousarray(value).tobytes())
+        return {
+            "$": "ndarray",
+            "dtype": value.dtype.name,
+            "shape": list(value.shape),
+            "blob": len(blobs) - 1,
+        }
+    if isinstance(value, np.generic) and value.dtype.name in NUMPY_DTYPES:
+        return {"$": "npscalar", "array": encode(np.asarray(value), blobs, depth=depth + 1)}
+    if isinstance(value, torch.Generator) and value.device.type == "cpu":
+        return {"$": "generator", "state": encode(value.get_state(), blobs)}
+    if isinstance(value, torch.dtype):
+        return {"$": "torch_dtype", "name": str(value).removeprefix("torch.")}
+    if isinstance(value, (list, tuple)):
+        items = [encode(v, blobs, to_handle, depth + 1) for v in value]
+        return {"$": "tuple" if isinstance(value, tuple) else "list", "items": items}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        items = {k: encode(v, blobs, to_handle, depth + 1) for k, v in value.items()}
+        return {"$": "dict", "items": items}
+    if isinstance(value, Handle):
+        return {"$": "handle", "id": value.id}
+    if to_handle is not None:
+        h = to_handle(value)
+        return {
+            "$": "handle",
+            "id": h.id,
+            "type": h.type_name,
+            "module": h.is_module,
+            "callable": h.is_callable,
+        }
+    raise TypeError(f"cannot send a {type(value).__name__} to the other side")
+
+
+def decode(data: Any, blobs: list[bytes], from_handle=None, depth: int = 0) -> Any:
+    """The inverse of `encode`, checking everything; handles go through `from_handle(Handle)`."""
+    if depth > MAX_DEPTH:
+        raise WireError("nested too deeply")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        raise WireError("untagged list")
+    if not isinstance(data, dict):
+        raise WireError(f"unexpected {type(data).__name__}")
+    kind = data.get("$")
+    if kind == "bigint":
+        return int(str(data["v"]))
+    if kind == "float":
+        return float(str(data["v"]))
+    if kind == "complex":
+        return complex(float(data["re"]), float(data["im"]))
+    if kind == "tensor":
+        return _tensor(data, blobs)
+    if kind == "ndarray":
+        return _array(data, blobs)
+    if kind == "npscalar":
+        array = decode(data["array"], blobs, depth=depth + 1)
+        if not isinstance(array, np.ndarray) or array.shape != ():
+            raise WireError("a numpy scalar must be a 0-d array")
+        return array[()]
+    if kind == "generator":
+        state = _tensor(data["state"], blobs)
+        generator = torch.Generator()
+        try:
+            generator.set_state(state)
+        except RuntimeError as error:
+            raise WireError(f"invalid generator state: {error}") from error
+        return generator
+    if kind == "torch_dtype":
+        name = str(data["name"])
+        if name not in TORCH_DTYPES:
+            raise WireError(f"dtype {name!r} is not allowed")
+        return TORCH_DTYPES[name]
+    if kind in ("list", "tuple"):
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise WireError("a list without items")
+        out = [decode(v, blobs, from_handle, depth + 1) for v in items]
+        return tuple(out) if kind == "tuple" else out
+    if kind == "dict":
+        items = data.get("items")
+        if not isinstance(items, dict):
+            raise WireError("a dict without items")
+        return {str(k): decode(v, blobs, from_handle, depth + 1) for k, v in items.items()}
+    if kind == "handle":
+        handle = Handle(
+            int(data["id"]),
+            str(data.get("type", "object"))[:200],
+            bool(data.get("module", False)),
+            bool(data.get("callable", False)),
+        )
+        return from_handle(handle) if from_handle else handle
+    raise WireError(f"unknown kind {kind!r}")
+
+
+def _blob(data: dict, blobs: list[bytes]) -> bytes:
+    index = data.get("blob")
+    if not isinstance(index, int) or not 0 <= index < len(blobs):
+        raise WireError("a tensor refers to a missing blob")
+    return blobs[index]
+
+
+def _shape(data: dict) -> list[int]:
+    shape = data.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise WireError(f"invalid shape {shape!r}")
+    if len(shape) > 16:
+        raise WireError("too many dimensions")
+    return shape
+
+
+def _tensor(data: dict, blobs: list[bytes]) -> torch.Tensor:
+    name = data.get("dtype")
+    if name not in TORCH_DTYPES:
+        raise WireError(f"tensor dtype {name!r} is not allowed")
+    dtype, shape, raw = TORCH_DTYPES[name], _shape(data), _blob(data, blobs)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if math.prod(shape) * itemsize != len(raw):
+        raise WireError(f"a tensor of shape {shape} and dtype {name} cannot hold {len(raw)} bytes")
+    if not raw:
+        return torch.empty(shape, dtype=dtype)
+    storage_dtype = torch.int16 if dtype == torch.bfloat16 else dtype
+    t = torch.frombuffer(bytearray(raw), dtype=storage_dtype).reshape(shape)
+    return t.view(torch.bfloat16) if dtype == torch.bfloat16 else t
+
+
+def _array(data: dict, blobs: list[bytes]) -> np.ndarray:
+    name = data.get("dtype")
+    if name not in NUMPY_DTYPES:
+        raise WireError(f"array dtype {name!r} is not allowed")
+    shape, raw = _shape(data), _blob(data, blobs)
+    dtype = np.dtype(name)
+    if math.prod(shape) * dtype.itemsize != len(raw):
+        raise WireError(f"an array of shape {shape} and dtype {name} cannot hold {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def send(stream: BinaryIO, message: dict, to_handle=None) -> None:
+    """Write one message (a dict of values) to a binary stream and flush it."""
+    blobs: list[bytes] = []
+    header = json.dumps(encode(message, blobs, to_handle), allow_nan=False).encode()
+    parts = [struct.pack("<I", len(header)), header]
+    for blob in blobs:
+        parts += [struct.pack("<Q", len(blob)), blob]
+    stream.write(struct.pack("<I", len(blobs)) + b"".join(parts))
+    stream.flush()
+
+
+def receive(stream: BinaryIO, from_handle=None) -> dict:
+    """Read one message; WireError if the stream ends or breaks the format."""
+    count = struct.unpack("<I", _read(stream, 4))[0]
+    size = struct.unpack("<I", _read(stream, 4))[0]
+    if size > MAX_MESSAGE_BYTES:
+        raise WireError("message header too large")
+    try:
+        header = json.loads(_read(stream, size))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WireError(f"invalid message header: {error}") from error
+    if count > 100_000:
+        raise WireError("too many blobs")
+    blobs, total = [], 0
+    for _ in range(count):
+        length = struct.unpack("<Q", _read(stream, 8))[0]
+        total += length
+        if total > MAX_MESSAGE_BYTES:
+            raise WireError("message too large")
+        blobs.append(_read(stream, length))
+    message = decode(header, blobs, from_handle)
+    if not isinstance(message, dict):
+        raise WireError("a message must be a dict")
+    return message
+
+
+def _read(stream: BinaryIO, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise WireError("the other side closed the connection")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

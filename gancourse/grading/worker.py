@@ -1,0 +1,335 @@
+"""The submission's side of grading: runs inside the sandbox, executes the student's cells and
+answers the grader's questions with data.
+
+    python -m gancourse.grading.worker      # stdin/stdout carry `wire` messages
+
+Nothing this process says is trusted: the grader decides every verdict itself from the answers
+(values returned on the grader's inputs, network outputs on the grader's weights). A student
+who changes this process can only change the answers, and the only answers that pass are the
+right ones. Requests:
+
+- exec {source}: run a cell with IPython (magics work), capturing its output;
+- call {name | handle, attr, args, kwargs, rng}: call a function or object of the notebook;
+  tensors changed in place and torch generators' states come back, so the grader sees them;
+- probe {handle, method, args}: a `probe.ModuleProbe` question about a network;
+- substitute / restore {name, target}: for a while, a notebook name means a course function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import sys
+import traceback
+from typing import Any
+
+OUTPUT_LIMIT = 64 * 1024  # characters of stdout/stderr kept per cell
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that keeps the first OUTPUT_LIMIT characters."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        if self.size < OUTPUT_LIMIT:
+            keep = text[: OUTPUT_LIMIT - self.size]
+            self.parts.append(keep)
+            self.size += len(keep)
+        if self.size >= OUTPUT_LIMIT and len(text):
+            self.dropped = True
+        return len(text)
+
+    def value(self) -> str:
+        return "".join(self.parts) + ("\n[output truncated]\n" if self.dropped else "")
+
+
+class Worker:
+    def __init__(self) -> None:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.shell = InteractiveShell.instance()
+        self.ns = self.shell.user_ns
+        self.builtin_names = set(self.ns)
+        self.handles: dict[int, Any] = {}
+        self.by_id: dict[int, int] = {}
+        self.saved: dict[str, Any] = {}
+        self.course_calls: list[str] = []
+        self.watching = False
+        self.depth = 0
+        self.originals: dict[str, Any] = {}
+        _mark_modules_built_by_course()
+        self._watch_course_functions()
+
+    # -- handles ----------------------------------------------------------------------------
+
+    def to_handle(self, obj: Any):
+        from torch import nn
+
+        from gancourse.grading.wire import Handle
+
+        key = id(obj)
+        if key not in self.by_id:
+            number = len(self.handles) + 1
+            self.handles[number] = obj
+            self.by_id[key] = number
+        kind = "type" if isinstance(obj, type) else type(obj).__name__
+        return Handle(self.by_id[key], kind, isinstance(obj, nn.Module), callable(obj))
+
+    def from_handle(self, handle) -> Any:
+        if handle.id not in self.handles:
+            raise KeyError(f"no object {handle.id} in this process")
+        return self.handles[handle.id]
+
+    # -- course functions a submission must not call ----------------------------------------
+
+    def _watch_course_functions(self) -> None:
+        """Wrap the course's loss, trick and metric functions so that a call from the
+        student's code during a `call` shows in the answer (and save the originals for
+        `substitute`)."""
+        import gancourse
+        import gancourse.losses
+        import gancourse.metrics
+        import gancourse.tricks
+
+        watched = {}
+        for module in (gancourse.losses, gancourse.tricks):
+            for name in getattr(module, "__all__", dir(module)):
+                fn = getattr(module, name, None)
+                if name.startswith("_") or name.startswith("check"):
+                    continue
+                if callable(fn) and getattr(fn, "__module__", "").startswith("gancourse"):
+                    watched[id(fn)] = (f"{module.__name__}.{name}", fn)
+        fd = gancourse.metrics.frechet_distance
+        watched[id(fd)] = ("gancourse.metrics.frechet_distance", fd)
+
+        def wrap(label, fn, record=True):
+            def wrapper(*args, **kwargs):
+                if record and self.watching and self.depth == 0:
+                    self.course_calls.append(label)
+                self.depth += 1  # the course's own calls inside it are not the student's
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self.depth -= 1
+
+            wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+            wrapper.__doc__ = fn.__doc__
+            return wrapper
+
+        wrappers = {key: wrap(label, fn) for key, (label, fn) in watched.items()}
+        for label, fn in watched.values():
+            self.originals[label] = wrap(label, fn, record=False)
+        for module in list(sys.modules.values()):
+            if not getattr(module, "__name__", "").startswith("gancourse"):
+                continue
+            for name, value in list(vars(module).items()):
+                if id(value) in wrappers and not name.startswith("__"):
+                    setattr(module, name, wrappers[id(value)])
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        try:
+            if op == "exec":
+                return self.execute(str(request["source"]))
+            if op == "call":
+                return self.call(request)
+            if op == "probe":
+                return self.probe(request)
+            if op == "substitute":
+                name, target = str(request["name"]), str(request["target"])
+                self.saved[name] = self.ns.get(name)
+                self.ns[name] = self.originals[target]
+                return {"ok": True}
+            if op == "restore":
+                name = str(request["name"])
+                self.ns[name] = self.saved.pop(name, None)
+                return {"ok": True}
+            if op == "release":
+                for number in request.get("ids", []):
+                    obj = self.handles.pop(int(number), None)
+                    self.by_id.pop(id(obj), None)
+                return {"ok": True}
+            return {"error": _error(ValueError(f"unknown request {op!r}"))}
+        except BaseException as error:  # noqa: BLE001  (report everything, keep serving)
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            return {"error": _error(error)}
+
+    def execute(self, source: str) -> dict:
+        out, err = CappedText(), CappedText()
+        old = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            result = self.shell.run_cell(source, store_history=False, silent=False)
+        finally:
+            sys.stdout, sys.stderr = old
+        error = result.error_before_exec or result.error_in_exec
+        return {
+            "stdout": out.value(),
+            "stderr": err.value(),
+            "error": _error(error) if error is not None else None,
+            "names": self.names(),
+        }
+
+    def names(self) -> dict[str, str]:
+        """The notebook's own names and what each is (class, function, module, object)."""
+        import types
+
+        out = {}
+        for name, value in self.ns.items():
+            if name.startswith("_") or name in self.builtin_names:
+                continue
+            if isinstance(value, types.ModuleType):
+                out[name] = "module"
+            elif isinstance(value, type):
+                out[name] = "class"
+            elif callable(value):
+                out[name] = "function"
+            else:
+                out[name] = "object"
+        return out
+
+    def _target(self, request: dict) -> Any:
+        if request.get("handle") is not None:
+            obj = self.handles[int(request["handle"])]
+        else:
+            name = str(request["name"])
+            if name not in self.ns:
+                raise NameError(f"name {name!r} is not defined")
+            obj = self.ns[name]
+        attr = request.get("attr")
+        return getattr(obj, str(attr)) if attr else obj
+
+    def call(self, request: dict) -> dict:
+        import torch
+
+        target = self._target(request)
+        args, kwargs = list(request.get("args", [])), dict(request.get("kwargs", {}))
+        slots = [("args", i, v) for i, v in enumerate(args)]
+        slots += [("kwargs", k, v) for k, v in kwargs.items()]
+        leaves, before = [], {}
+        for where, key, value in slots:
+            if isinstance(value, torch.Tensor):
+                if value.requires_grad is False and key in request.get("grad", {}).get(where, []):
+                    value.requires_grad_(True)
+                if value.requires_grad:
+                    leaves.append((where, key, value))
+                before[(where, key)] = value.detach().clone()
+        if request.get("rng") is not None:
+            torch.set_rng_state(request["rng"])
+        self.course_calls = []
+        self.watching = True
+        try:
+            value = target(*args, **kwargs)
+        finally:
+            self.watching = False
+        answer: dict[str, Any] = {"value": value, "course_calls": sorted(set(self.course_calls))}
+        answer["rng"] = torch.get_rng_state()
+        mutated = []
+        for (where, key), old in before.items():
+            new = args[key] if where == "args" else kwargs[key]
+            if new.shape != old.shape or not torch.equal(new.detach(), old):
+                mutated.append([where, key, new.detach().clone()])
+        answer["mutated"] = mutated
+        answer["generators"] = [
+            [where, key, v.get_state()] for where, key, v in slots if isinstance(v, torch.Generator)
+        ]
+        if isinstance(value, torch.Tensor):
+            answer["requires_grad"] = bool(value.requires_grad)
+            if value.requires_grad and value.numel() == 1 and leaves:
+                grads = torch.autograd.grad(
+                    value.sum(), [v for _, _, v in leaves], allow_unused=True
+                )
+                answer["grads"] = [
+                    [where, key, g] for (where, key, _), g in zip(leaves, grads, strict=True)
+                ]
+        return answer
+
+    def probe(self, request: dict) -> dict:
+        from gancourse.grading.probe import ModuleProbe
+
+        model = self.handles[int(request["handle"])]
+        method = str(request["method"])
+        if method.startswith("_") or not hasattr(ModuleProbe, method):
+            raise ValueError(f"unknown probe {method!r}")
+        result = getattr(ModuleProbe(model), method)(
+            *request.get("args", []), **request.get("kwargs", {})
+        )
+        return {"value": result}
+
+
+def _error(error: BaseException) -> dict:
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    return {
+        "ename": type(error).__name__,
+        "evalue": str(error)[:4000],
+        "traceback": "".join(lines)[-8000:],
+    }
+
+
+def _mark_modules_built_by_course() -> None:
+    """Mark each torch module whose constructor was called from gancourse's model code (so a
+    network built from `build_generator(...).net` or `vanilla_generator_body` shows it)."""
+    from torch import nn
+
+    import gancourse.models
+    from gancourse.grading.probe import COURSE_MARK
+
+    folder = os.path.dirname(gancourse.models.__file__) + os.sep
+    original = nn.Module.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        frame = sys._getframe(1)
+        for _ in range(40):
+            if frame is None:
+                break
+            if frame.f_code.co_filename.startswith(folder):
+                object.__setattr__(self, COURSE_MARK, True)
+                break
+            frame = frame.f_back
+
+    nn.Module.__init__ = init
+
+
+def main() -> int:
+    home = os.environ.get("HOME")
+    if home and os.path.isdir(home):
+        os.chdir(home)  # the working folder (bubblewrap starts in /, before the user switch)
+    # The protocol keeps the original stdin/stdout; the student's prints go elsewhere.
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+    importlib.import_module("torch")
+    from gancourse.grading import wire
+
+    worker = Worker()
+    wire.send(proto_out, {"ready": True, "pid": os.getpid()})
+    while True:
+        try:
+            request = wire.receive(proto_in, from_handle=worker.from_handle)
+        except wire.WireError:
+            return 0
+        reply = worker.handle(request)
+        try:
+            wire.send(proto_out, reply, to_handle=worker.to_handle)
+        except TypeError as error:  # an answer that is not data: say so instead
+            wire.send(proto_out, {"error": _error(error)})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
