@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,82 @@ def student_submissions(release: dict, solution: dict) -> dict[str, dict]:
         c["metadata"] = {}
     subs["colab_stripped"] = stripped
     subs["not_a_notebook"] = "this is not JSON"
+    subs.update(exploits(release, solution))
+    return subs
+
+
+TRANSFORMERS = """
+import ast
+ip = get_ipython()
+ip.input_transformers_post.append(lambda lines: ["pass\\n"])  # later cells become no-ops
+
+
+class Blank(ast.NodeTransformer):
+    def visit_Module(self, node):
+        return ast.Module(body=[], type_ignores=[])
+
+
+ip.ast_transformers.append(Blank())
+
+def bce(p, y):
+    return p.sum() * 0
+"""
+
+PATCHES = """
+import math
+import torch
+import gancourse.grading
+math.isclose = lambda *args, **kwargs: True
+torch.allclose = lambda *args, **kwargs: True
+torch.equal = lambda *args, **kwargs: True
+gancourse.grading.check_equivalent_to_reference = lambda *args, **kwargs: None
+
+def bce(p, y):
+    y = torch.as_tensor(y, dtype=p.dtype)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()
+"""
+
+SNOOP = """
+import os, pathlib, subprocess, sys
+root = pathlib.Path({root!r})
+for what in ("gradebook.db", "source", "submitted"):
+    try:
+        path = root / what
+        found = path.exists() and (os.listdir(path) if path.is_dir() else path.read_bytes()[:4])
+        print("SNOOP", what, "seen" if found else "absent")
+    except OSError as error:
+        print("SNOOP", what, type(error).__name__)
+try:
+    (root / "owned.txt").write_text("x")
+    print("SNOOP write ok")
+except OSError as error:
+    print("SNOOP write", type(error).__name__)
+LATER = "import time, pathlib; time.sleep(8); pathlib.Path({root!r}, 'late.txt').write_text('x')"
+subprocess.Popen(
+    [sys.executable, "-c", LATER],
+    start_new_session=True,
+)
+print("hello", file=sys.stderr)  # stderr in a correct answer costs nothing
+
+def bce(p, y):
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+"""
+
+
+def exploits(release: dict, solution: dict) -> dict[str, dict]:
+    """Submissions by a student who wants the points without the work."""
+    subs = {"transformers": with_solution(release, "bce_solution", TRANSFORMERS)}
+    subs["patches"] = with_solution(solution, "bce_solution", PATCHES)
+    subs["snoop"] = with_solution(solution, "bce_solution", SNOOP.replace("{root!r}", "'ROOT'"))
+    ungraded = copy.deepcopy(with_solution(solution, "bce_solution", "bce = None\n"))
+    cell(ungraded, "test_bce_values")["metadata"]["nbgrader"]["grade"] = False
+    subs["ungraded_test"] = ungraded
+    subs["course_losses"] = with_solution(
+        solution,
+        "value_function_solution",
+        "import gancourse.losses as L\n\ndef value_function(d_real, d_fake):\n"
+        "    return L.value_function(d_real, d_fake, 'probs')\n",
+    )
     return subs
 
 
@@ -108,6 +185,7 @@ def graded(tmp_path_factory):
         folder = tmp_path_factory.mktemp("submissions")
         for student, notebook in student_submissions(release, source(A1)).items():
             text = notebook if isinstance(notebook, str) else json.dumps(notebook)
+            text = text.replace("ROOT", str(root).replace("\\", "/"))
             (folder / f"{student}.ipynb").write_text(text)
         course.collect(root, A1, folder)
         outcomes = course.autograde(root, A1)
@@ -153,7 +231,8 @@ def test_edited_or_deleted_test_cells_are_restored_from_the_gradebook(graded):
     root, outcomes = graded
     assert scores(root)["edited_test"] == A1_POINTS  # the real test ran again, and passed
     assert outcomes["deleted_test"].startswith("graded"), outcomes["deleted_test"]
-    assert scores(root)["deleted_test"] in (A1_POINTS, A1_POINTS - 2)
+    assert scores(root)["deleted_test"] == A1_POINTS  # put back, and run
+    assert scores(root)["ungraded_test"] == A1_POINTS - 4  # grade: false changed nothing
 
 
 def test_changed_points_or_unlocked_tests_change_nothing(graded):
@@ -169,26 +248,27 @@ def test_an_infinite_loop_is_stopped_and_only_that_student_loses_points(graded):
     assert scores(root)["reference"] == A1_POINTS
 
 
-def test_a_crashing_notebook_scores_zero_with_the_reason(graded):
+def test_a_process_death_costs_only_the_cells_that_need_the_dead_state(graded):
     root, outcomes = graded
-    assert "notebook stopped" in outcomes["crash"] or outcomes["crash"] == "graded"
-    assert scores(root)["crash"] == 0.0
+    assert "process stopped" in outcomes["crash"], outcomes["crash"]
+    # bce died with its cell (its 4 points); the other parts ran after a restart
+    assert scores(root)["crash"] == A1_POINTS - 4
     feedback = (root / "autograded" / "crash" / A1 / f"{A1}.ipynb").read_text()
-    assert "ExecutionAborted" in feedback or "DeadKernelError" in feedback
+    assert "exited with code 1" in feedback
 
 
 def test_kernel_names_and_colab_round_trips_give_a_clear_outcome(graded):
     root, outcomes = graded
     assert scores(root)["unknown_kernel"] == A1_POINTS
     assert scores(root)["colab_kept"] == A1_POINTS
-    assert "lost nbgrader's cell metadata" in outcomes["colab_stripped"]
-    assert scores(root)["colab_stripped"] == 0.0
+    # a copy without nbgrader's metadata: its cells are graded as the student's own cells
+    assert scores(root)["colab_stripped"] == A1_POINTS
 
 
 def test_a_file_that_is_not_a_notebook_is_reported_and_skipped(graded):
     root, outcomes = graded
     assert "not_a_notebook" not in outcomes
-    assert len(outcomes) == 12  # every other student was graded
+    assert len(outcomes) == 17  # every other student was graded
 
 
 def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
@@ -201,7 +281,8 @@ def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
         gb.db.commit()
     before = scores(root)
     again = course.autograde(root, A1, students=["bce_mistake", "reference"])
-    assert again == {"bce_mistake": "graded", "reference": "graded"}
+    assert set(again) == {"bce_mistake", "reference"}
+    assert all(outcome.startswith("graded") for outcome in again.values())
     after = scores(root)
     assert after == before
     assert cell_score(root, "bce_mistake", "test_bce_values") == 1.0
@@ -297,3 +378,39 @@ def test_feedback_and_the_grades_csv_are_written(graded, tmp_path):
     rows = {line.split(",")[3]: line.split(",") for line in csv[1:]}
     assert csv[0].startswith("assignment,") and float(rows["reference"][-2]) == A1_POINTS
     assert float(rows["blank"][-2]) == 0.0
+
+
+def test_code_in_the_submission_cannot_change_how_it_is_graded(graded):
+    root, _ = graded
+    # transformers registered by the student's code change only the student's own process
+    assert scores(root)["transformers"] == 0.0
+    # patched asserts and grading helpers do not reach the tests: the wrong bce loses its 2
+    assert scores(root)["patches"] == A1_POINTS - 2
+    assert cell_score(root, "patches", "test_bce_values") == 0.0
+    # calling the course's own losses instead of writing the formula costs that part
+    assert cell_score(root, "course_losses", "test_value_function") == 0.0
+    assert scores(root)["course_losses"] == A1_POINTS - 2
+
+
+def test_the_sandbox_holds_from_inside_a_submission(graded):
+    root, outcomes = graded
+    assert scores(root)["snoop"] == A1_POINTS  # stderr output cost nothing
+    graded_nb = json.loads((root / "autograded" / "snoop" / A1 / f"{A1}.ipynb").read_text())
+    printed = "".join(o.get("text", "") for c in graded_nb["cells"] for o in c.get("outputs", []))
+    for what in ("gradebook.db", "source", "submitted"):
+        assert f"SNOOP {what} absent" in printed
+    assert "SNOOP write" in printed and "SNOOP write ok" not in printed
+    assert not (root / "owned.txt").exists()
+    report = "".join(graded_nb["cells"][0]["source"])
+    time.sleep(10)  # the detached process would have written by now, had it survived
+    assert not (root / "late.txt").exists()
+    assert "held: no network" in report
+    assert "held: runs as the unprivileged user nobody" in report or os.geteuid() != 0
+
+
+def test_feedback_shows_messages_not_hidden_tests(graded):
+    root, _ = graded
+    folder = course.feedback(root, A1)
+    page = (folder / "bce_mistake" / A1 / f"{A1}.html").read_text()
+    assert "bce of p = 0.5 against y = 1 should be" in page  # the test's message
+    assert "gc.bce(p, y, &quot;probs&quot;)" not in page and "for seed, shape in" not in page

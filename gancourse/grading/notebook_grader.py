@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 
 from gancourse.grading.provenance import static_flags
-from gancourse.grading.remote import RemoteName, Submission, SubmissionError
+from gancourse.grading.remote import SUBMISSION_KEY, RemoteName, Submission, SubmissionError
 from gancourse.grading.sandbox import Isolation, SandboxLimits
 
 STUB = "# This answer cell was missing from the submission.\nraise NotImplementedError()\n"
@@ -91,6 +91,7 @@ def rebuild(submitted: dict, template: dict) -> nbformat.NotebookNode:
             if cell["cell_type"] == "code":
                 extra.update(outputs=[], execution_count=None)
             extras.setdefault(anchor, []).append(extra)
+    _match_unmarked(template, known, answers, extras)
     cells = list(extras.get(None, []))
     for cell in template["cells"]:
         grade_id = _id(cell)
@@ -111,6 +112,37 @@ def rebuild(submitted: dict, template: dict) -> nbformat.NotebookNode:
     metadata = notebook.setdefault("metadata", {})
     metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nbformat.from_dict(notebook)
+
+
+def _first_line(source: Any) -> str:
+    return next((line.strip() for line in _text(source).splitlines() if line.strip()), "")
+
+
+def _match_unmarked(template: dict, known: dict, answers: dict, extras: dict) -> None:
+    """A copy that lost nbgrader's metadata (some tools strip it): an extra cell that starts
+    like a missing answer cell (its signature line) is that answer; extra cells that start like
+    one of the instructor's cells are copies of them and are dropped."""
+    instructor = {
+        _first_line(c.get("source", ""))
+        for c in template["cells"]
+        if _id(c) and not _meta(c).get("solution")
+    }
+    wanted = {
+        _first_line(c.get("source", "")): grade_id
+        for grade_id, c in known.items()
+        if _meta(c).get("solution") and grade_id not in answers
+    }
+    for anchor, cells in extras.items():
+        kept = []
+        for cell in cells:
+            first = _first_line(cell["source"])
+            if cell["cell_type"] == "code" and first in wanted and wanted[first] not in answers:
+                answers[wanted[first]] = cell["source"]
+            elif first and first in instructor:
+                continue
+            else:
+                kept.append(cell)
+        extras[anchor] = kept
 
 
 def _text(source: Any) -> str:
@@ -146,6 +178,7 @@ def grade_notebook(
     `provided`: sources of the assignment's own unlocked cells (demos), not flagged if unchanged."""
     submission = Submission(limits, isolation)
     trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
+    trusted[SUBMISSION_KEY] = submission
     own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
     notes: list[str] = []
     try:
@@ -159,9 +192,9 @@ def grade_notebook(
                 _run_test(cell, source, trusted)
                 continue
             if is_setup(cell):
-                before = set(trusted)
+                before = dict(trusted)
                 _run_trusted(cell, source, trusted)
-                own_names |= set(trusted) - before
+                own_names |= {k for k, v in trusted.items() if before.get(k, own_names) is not v}
             run, names = submission.run_cell(source)
             if not is_setup(cell):
                 if run.stdout:

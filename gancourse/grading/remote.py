@@ -38,6 +38,8 @@ from gancourse.grading.sandbox import (
     plain_env,
 )
 
+SUBMISSION_KEY = "__gancourse_submission__"  # where the grader's namespace keeps its Submission
+
 
 class SubmissionError(Exception):
     """The student's code raised; `ename` and `evalue` say what."""
@@ -118,7 +120,8 @@ class _Process:
         except subprocess.TimeoutExpired:
             self.kill()
             return "the process stopped answering"
-        tail = b"".join(self.stderr).decode(errors="replace").strip().splitlines()[-2:]
+        lines = b"".join(self.stderr).decode(errors="replace").strip().splitlines()
+        tail = [line for line in lines if not line.startswith("Fontconfig")][-2:]
         if code < 0:
             name = (
                 signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else code
@@ -487,12 +490,13 @@ def substitute(namespace: dict, name: str, target: str):
     @contextlib.contextmanager
     def swapped():
         value = namespace.get(name)
-        if isinstance(value, RemoteName):
-            value.submission.ask({"op": "substitute", "name": name, "target": target})
+        submission = namespace.get(SUBMISSION_KEY)
+        if isinstance(submission, Submission):  # grading: the name lives in the sandbox
+            submission.ask({"op": "substitute", "name": name, "target": target})
             try:
                 yield
             finally:
-                value.submission.ask({"op": "restore", "name": name})
+                submission.ask({"op": "restore", "name": name})
             return
         module, _, attr = target.rpartition(".")
         namespace[name] = getattr(importlib.import_module(module), attr)
