@@ -414,3 +414,104 @@ def test_feedback_shows_messages_not_hidden_tests(graded):
     page = (folder / "bce_mistake" / A1 / f"{A1}.html").read_text()
     assert "bce of p = 0.5 against y = 1 should be" in page  # the test's message
     assert "gc.bce(p, y, &quot;probs&quot;)" not in page and "for seed, shape in" not in page
+
+
+A2 = "a2_vanilla_gan"
+HOSTILE_G = """
+import torch.nn.functional as F
+import gancourse.grading
+
+check_equivalent_to_reference = lambda *args, **kwargs: None  # noqa: E731
+gancourse.grading.check_equivalent_to_reference = check_equivalent_to_reference
+torch.allclose = lambda *args, **kwargs: True
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim=100, image_shape=(1, 28, 28)):
+        super().__init__()
+        self.latent_dim, self.image_shape, self.output_range = latent_dim, image_shape, "tanh"
+        self.net = nn.Sequential(
+            nn.Linear(100, 256), nn.LeakyReLU(), nn.BatchNorm1d(256),  # slope 0.01, not 0.2
+            nn.Linear(256, 512), nn.LeakyReLU(), nn.BatchNorm1d(512),
+            nn.Linear(512, 1024), nn.LeakyReLU(), nn.BatchNorm1d(1024), nn.Dropout(0.3),
+            nn.Linear(1024, 784), nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(z).view(-1, *self.image_shape)
+"""
+REUSE_G = """
+class Generator(nn.Module):
+    def __init__(self, latent_dim=100, image_shape=(1, 28, 28)):
+        super().__init__()
+        self.latent_dim, self.image_shape, self.output_range = latent_dim, image_shape, "tanh"
+        self.net = gc.build_generator("vanilla").net
+
+    def forward(self, z):
+        return self.net(z).view(-1, *self.image_shape)
+"""
+
+
+def a2_submissions(solution: dict) -> dict[str, dict]:
+    g_source = "".join(cell(solution, "generator_solution")["source"])
+    d_source = "".join(cell(solution, "discriminator_solution")["source"])
+    return {
+        "reference": solution,
+        "hostile": with_solution(solution, "generator_solution", HOSTILE_G),
+        "reuse": with_solution(solution, "generator_solution", REUSE_G),
+        "d_crash": with_solution(
+            solution,
+            "discriminator_solution",
+            d_source.replace("return self.net(x)", "raise RuntimeError('not yet')"),
+        ),
+        "dropout_rate": with_solution(
+            solution, "discriminator_solution", d_source.replace("Dropout(0.3)", "Dropout(0.5)")
+        ),
+        "no_channel": with_solution(
+            solution,
+            "generator_solution",
+            g_source.replace("view(z.shape[0], *self.image_shape)", "view(-1, 28, 28)"),
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded_a2(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course_a2")
+    course.release(root, [A2])
+    folder = tmp_path_factory.mktemp("submissions_a2")
+    for student, notebook in a2_submissions(source(A2)).items():
+        (folder / f"{student}.ipynb").write_text(json.dumps(notebook))
+    course.collect(root, A2, folder)
+    outcomes = course.autograde(root, A2)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        totals = {s.student.id: s.score for s in gb.assignment_submissions(A2)}
+        failed = {
+            student: sorted(
+                g.name for g in gb.find_submission_notebook(A2, A2, student).grades if not g.score
+            )
+            for student in totals
+        }
+    return outcomes, totals, failed
+
+
+def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_a2):
+    outcomes, totals, failed = graded_a2
+    assert totals["reference"] == 20.0 and failed["reference"] == []
+    # rebound helpers and a patched torch.allclose: the wrong slope still costs equivalence,
+    # and the grader names the mistake
+    assert failed["hostile"] == ["test_generator_equivalent"], failed["hostile"]
+    # a generator made of the reference's own layers scores nothing for the generator
+    assert totals["reuse"] == 10.0
+    assert all(name.startswith("test_generator") for name in failed["reuse"])
+
+
+def test_one_mistake_costs_the_points_of_one_behaviour(graded_a2):
+    _, totals, failed = graded_a2
+    assert failed["dropout_rate"] == ["test_discriminator_train_eval"]
+    assert failed["no_channel"] == ["test_generator_shape"]
+    # a forward pass that raises breaks every behaviour that runs it, but not the count
+    assert "test_discriminator_parameters" not in failed["d_crash"]
+    assert totals["d_crash"] == 12.0

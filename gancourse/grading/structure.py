@@ -64,6 +64,12 @@ def check_output_shape(
             if out.numel() == n * math.prod(expected):
                 sizes = ", ".join(map(str, expected))
                 hint = f": the numbers are all there, reshape them with .view(-1, {sizes})"
+            elif len(expected) == 3 and out.dim() == 4 and tuple(out.shape[2:]) != expected[1:]:
+                hint = (
+                    f": the images are {out.shape[2]}x{out.shape[3]} instead of "
+                    f"{expected[1]}x{expected[2]}; check each convolution's padding (padding=1 "
+                    f"keeps a 3x3 convolution from shrinking the image), stride and upsampling"
+                )
             elif out.dim() >= 1 and out.shape[0] != n:
                 hint = (
                     ": the first dimension must stay the batch size (do not write it as a number)"
