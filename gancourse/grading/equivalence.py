@@ -154,8 +154,8 @@ def check_equivalent_to_reference(
     devices: tuple[str, ...] | None = None,
 ) -> None:
     """With the reference's weights, the student's network must give the reference's outputs
-    (eval mode, fixed inputs). Works on a copy: the student's own weights are not changed.
-    `devices` is kept for compatibility; outputs are compared on the device the network is on.
+    (eval mode, fixed inputs) on every device in `devices` (default: the CPU, and CUDA when
+    there is a GPU). Works on a copy: the student's own weights are not changed.
     An output of the right size but another shape is compared after reshaping (the shape check
     already costs that mistake its points)."""
     probe = as_probe(student)
@@ -164,22 +164,24 @@ def check_equivalent_to_reference(
     _randomise_batchnorm(theirs)
     transplant_weights(theirs, mine, input_shape, what)
     inputs = probe_inputs(input_shape, n=16, seed=3)
+    if devices is None:
+        devices = ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
     theirs.eval()
-    with torch.no_grad():
-        want = theirs(inputs).float()
-    got = output_of(
-        ask(what, mine.forward, inputs, train=False, shape=inputs.shape), what, inputs.shape
-    )
-    if got.numel() != want.numel():
-        raise GradingFailure(
-            f"with the specification's weights, your {what} returns shape "
-            f"{tuple(got.shape)}; the specification returns {tuple(want.shape)}"
-        )
-    got = got.reshape(want.shape)
-    if not torch.allclose(got, want, atol=atol, rtol=rtol):
-        worst = (got - want).abs().max().item()
-        raise GradingFailure(
-            f"with the specification's weights copied in, your {what}'s outputs differ from "
-            f"the specification's by up to {worst:.3g} (tolerance {atol:g})"
-            + _diagnose(got, theirs, inputs, atol, rtol)
-        )
+    for device in devices:
+        with torch.no_grad():
+            want = theirs.to(device)(inputs.to(device)).float().cpu()
+        answer = ask(what, mine.forward, inputs, train=False, device=device, shape=inputs.shape)
+        got = output_of(answer, what, inputs.shape)
+        if got.numel() != want.numel():
+            raise GradingFailure(
+                f"with the specification's weights, your {what} returns shape "
+                f"{tuple(got.shape)}; the specification returns {tuple(want.shape)}"
+            )
+        got = got.reshape(want.shape)
+        if not torch.allclose(got, want, atol=atol, rtol=rtol):
+            worst = (got - want).abs().max().item()
+            raise GradingFailure(
+                f"with the specification's weights copied in, your {what}'s outputs differ "
+                f"from the specification's by up to {worst:.3g} on {device} (tolerance {atol:g})"
+                + _diagnose(got, theirs.cpu(), inputs, atol, rtol)
+            )

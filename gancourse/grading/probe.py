@@ -134,10 +134,14 @@ class ModuleProbe:
         train: bool | None = None,
         seed: int | None = None,
         buffers: bool = False,
+        device: str | None = None,
     ) -> dict[str, Any]:
-        """The output for `inputs` (no gradients), in training or eval mode (None: as it is);
-        with `buffers`, the running statistics afterwards. The mode is put back."""
+        """The output for `inputs` (no gradients), in training or eval mode (None: as it is),
+        on `device` (None: where the network is); with `buffers`, the running statistics
+        afterwards. The mode is put back."""
         model, was = self.model, self.model.training
+        if device is not None:
+            model.to(device)
         if train is not None:
             model.train(train)
         try:

@@ -435,8 +435,9 @@ class RemoteModule(RemoteObject):
     def load(self, input_shape, tensors) -> None:
         self._probe("load", tuple(input_shape), list(tensors))
 
-    def forward(self, inputs, train=None, seed=None, buffers=False) -> dict:
-        return self._probe("forward", inputs, train=train, seed=seed, buffers=buffers)
+    def forward(self, inputs, train=None, seed=None, buffers=False, device=None) -> dict:
+        options = {"train": train, "seed": seed, "buffers": buffers, "device": device}
+        return self._probe("forward", inputs, **options)
 
     def gradients(self, inputs, seed=0) -> dict:
         return self._probe("gradients", inputs, seed=seed)
