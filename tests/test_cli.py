@@ -152,3 +152,18 @@ def test_resume_without_checkpoint_says_so(tmp_path, offline_root, capsys):
 def test_folder_data_without_path_is_a_clear_error(tmp_path, capsys):
     code = main(["train", "--model", "dcgan64", "--data", "folder", "--out", str(tmp_path)])
     assert code == 1 and "error:" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        f"{sys.executable} -m gancourse models | head -1",
+        shell=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = proc.communicate(timeout=120)
+    assert out.startswith("name") and "Traceback" not in err and "BrokenPipe" not in err

