@@ -195,7 +195,7 @@ def test_the_wire_carries_data_and_refuses_everything_else():
     for data in bad:
         with pytest.raises(wire.WireError):
             wire.decode(data, [b"1234"])
-    huge = io.BytesIO(struct.pack("<I", 0) + struct.pack("<I", 2**31))
+    huge = io.BytesIO(struct.pack("<I", 0) + struct.pack("<I", 2**30))
     with pytest.raises(wire.WireError, match="too large"):
         wire.receive(huge)
 

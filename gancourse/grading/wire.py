@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-MAX_MESSAGE_BYTES = 1 << 30  # a hostile peer cannot make the grader allocate more than this
+MAX_MESSAGE_BYTES = 1 << 28  # 256 MiB: a hostile peer cannot make the grader allocate more
 MAX_DEPTH = 64
 TORCH_DTYPES = {
     str(d).removeprefix("torch."): d
