@@ -219,13 +219,12 @@ def autograde(
     selected = students or students_of(where, assignment)
     if not selected:
         return {}
-    pattern = selected[0] if len(selected) == 1 else "*"
     env = {"GANCOURSE_UNSAFE": "1"} if unsafe else {}
-    if students and len(students) > 1:  # a subset: hide the others for this run
-        pattern = "{" + ",".join(students) + "}"
-    proc = nbgrader(
-        where, "autograde", assignment, f"--student={pattern}", "--force", check=False, env=env
-    )
+    others = sorted(set(students_of(where, assignment)) - set(selected))
+    exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+    for student in selected:  # a fresh outcome for each: no earlier autograded copy is read
+        shutil.rmtree(where / "autograded" / student / assignment, ignore_errors=True)
+    proc = nbgrader(where, "autograde", assignment, "--force", *exclude, check=False, env=env)
     log = proc.stdout + proc.stderr
     if "SandboxUnavailable" in log:
         raise CourseError(_last_error(log))

@@ -280,7 +280,13 @@ def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
         grade.manual_score = 1.0  # the instructor gives partial credit by hand
         gb.db.commit()
     before = scores(root)
+    graded_copy = {
+        s: root / "autograded" / s / A1 / f"{A1}.ipynb" for s in ("bce_mistake", "blank")
+    }
+    stamps = {s: path.stat().st_mtime_ns for s, path in graded_copy.items()}
     again = course.autograde(root, A1, students=["bce_mistake", "reference"])
+    assert graded_copy["bce_mistake"].stat().st_mtime_ns != stamps["bce_mistake"]  # regraded
+    assert graded_copy["blank"].stat().st_mtime_ns == stamps["blank"]  # left alone
     assert set(again) == {"bce_mistake", "reference"}
     assert all(outcome.startswith("graded") for outcome in again.values())
     after = scores(root)
