@@ -113,18 +113,25 @@ def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
             archive.extractall(unpacked)
         submissions = unpacked
     found: dict[str, Path] = {}
+    doubled: set[str] = set()
     for notebook in sorted(submissions.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in notebook.parts or "__MACOSX" in notebook.parts:
             continue
         relative = notebook.relative_to(submissions)
         student = relative.parts[0] if len(relative.parts) > 1 else notebook.stem
-        if not STUDENT_ID.fullmatch(student):
-            raise CourseError(f"{notebook}: {student!r} is not a usable student id")
-        if student in found:
-            raise CourseError(
-                f"two notebooks for student {student!r}: {found[student]}, {notebook}"
-            )
+        if not STUDENT_ID.fullmatch(student):  # one student's problem must not stop the class
+            print(f"warning: {notebook}: {student!r} is not a usable student id", file=sys.stderr)
+            continue
+        if student in found or student in doubled:
+            doubled.add(student)
+            continue
         found[student] = notebook
+    for student in sorted(doubled):
+        found.pop(student, None)
+        print(
+            f"warning: {student}: not collected: more than one notebook; hand in exactly one",
+            file=sys.stderr,
+        )
     if not found:
         raise CourseError(f"no .ipynb files in {submissions}")
     collected = []

@@ -33,5 +33,7 @@ c.GradeInSandbox.unsafe = os.environ.get("GANCOURSE_UNSAFE") == "1"
 
 # Feedback shows each hidden test's message, not its code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# A student's markdown and outputs are shown as text, never as live HTML or scripts.
+c.HTMLExporter.sanitize_html = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -157,14 +157,33 @@ def bce(p, y):
 """
 
 
+def subs_bce_mistake(solution: dict) -> dict:
+    return with_solution(
+        solution,
+        "bce_solution",
+        "import torch\n\ndef bce(p, y):\n    y = torch.as_tensor(y, dtype=p.dtype)\n"
+        "    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()\n",
+    )
+
+
 def exploits(release: dict, solution: dict) -> dict[str, dict]:
     """Submissions by a student who wants the points without the work."""
     subs = {"transformers": with_solution(release, "bce_solution", TRANSFORMERS)}
     subs["patches"] = with_solution(solution, "bce_solution", PATCHES)
     subs["snoop"] = with_solution(solution, "bce_solution", SNOOP.replace("{root!r}", "'ROOT'"))
-    ungraded = copy.deepcopy(with_solution(solution, "bce_solution", "bce = None\n"))
+    ungraded = copy.deepcopy(subs_bce_mistake(solution))
     cell(ungraded, "test_bce_values")["metadata"]["nbgrader"]["grade"] = False
     subs["ungraded_test"] = ungraded
+    subs["shadow_builtins"] = with_solution(
+        solution,
+        "bce_solution",
+        PATCHES.split("\nimport gancourse.grading")[0]
+        + "\nenumerate = lambda *args, **kwargs: []  # noqa: E731\n"
+        + "range = lambda *args, **kwargs: []  # noqa: E731\n"
+        + "abs = lambda *args, **kwargs: 0.0  # noqa: E731\n"
+        + "\ndef bce(p, y):\n    y = torch.as_tensor(y, dtype=p.dtype)\n"
+        + "    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).sum()\n",
+    )
     subs["course_losses"] = with_solution(
         solution,
         "value_function_solution",
@@ -232,7 +251,9 @@ def test_edited_or_deleted_test_cells_are_restored_from_the_gradebook(graded):
     assert scores(root)["edited_test"] == A1_POINTS  # the real test ran again, and passed
     assert outcomes["deleted_test"].startswith("graded"), outcomes["deleted_test"]
     assert scores(root)["deleted_test"] == A1_POINTS  # put back, and run
-    assert scores(root)["ungraded_test"] == A1_POINTS - 4  # grade: false changed nothing
+    # grade: false on a test cell changed nothing: the wrong bce still loses its 2 points
+    assert scores(root)["ungraded_test"] == A1_POINTS - 2
+    assert cell_score(root, "ungraded_test", "test_bce_values") == 0.0
 
 
 def test_changed_points_or_unlocked_tests_change_nothing(graded):
@@ -251,8 +272,10 @@ def test_an_infinite_loop_is_stopped_and_only_that_student_loses_points(graded):
 def test_a_process_death_costs_only_the_cells_that_need_the_dead_state(graded):
     root, outcomes = graded
     assert "process stopped" in outcomes["crash"], outcomes["crash"]
-    # bce died with its cell (its 4 points); the other parts ran after a restart
-    assert scores(root)["crash"] == A1_POINTS - 4
+    # bce died with its cell; the parts written with bce need it (4 + 4 points), the value
+    # function and the saturating loss do not, and ran after a restart
+    assert scores(root)["crash"] == A1_POINTS - 8
+    assert cell_score(root, "crash", "test_value_function") == 2.0
     feedback = (root / "autograded" / "crash" / A1 / f"{A1}.ipynb").read_text()
     assert "exited with code 1" in feedback
 
@@ -268,7 +291,7 @@ def test_kernel_names_and_colab_round_trips_give_a_clear_outcome(graded):
 def test_a_file_that_is_not_a_notebook_is_reported_and_skipped(graded):
     root, outcomes = graded
     assert "not_a_notebook" not in outcomes
-    assert len(outcomes) == 17  # every other student was graded
+    assert len(outcomes) == 18  # every other student was graded
 
 
 def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
@@ -393,6 +416,8 @@ def test_code_in_the_submission_cannot_change_how_it_is_graded(graded):
     # patched asserts and grading helpers do not reach the tests: the wrong bce loses its 2
     assert scores(root)["patches"] == A1_POINTS - 2
     assert cell_score(root, "patches", "test_bce_values") == 0.0
+    # a student's own enumerate, range or abs stays in the student's process
+    assert scores(root)["shadow_builtins"] == A1_POINTS - 2
     # calling the course's own losses instead of writing the formula costs that part
     assert cell_score(root, "course_losses", "test_value_function") == 0.0
     assert scores(root)["course_losses"] == A1_POINTS - 2
@@ -458,6 +483,44 @@ class Generator(nn.Module):
 """
 
 
+PROBE_PATCH = """
+_S = torch.nn.Module.__init__.__globals__["sys"]
+_gan = _S.modules["gancourse"]
+_P = _S.modules["gancourse.grading.probe"].ModuleProbe
+_init = _P.__init__
+
+
+def _pi(self, m):
+    twin = m.__dict__.get("_twin")
+    _init(self, twin[0] if twin else m)
+
+
+_P.__init__ = _pi
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim=100, image_shape=(1, 28, 28)):
+        super().__init__()
+        self.latent_dim, self.image_shape, self.output_range = latent_dim, image_shape, "tanh"
+        self.only = nn.Linear(100, 784)
+        self.__dict__["_twin"] = [_gan.build_generator("vanilla")]  # answers from the reference
+
+    def forward(self, z):
+        return torch.tanh(self.only(z)).view(-1, *self.image_shape)
+"""
+
+
+def test_collect_skips_a_student_with_two_notebooks_and_keeps_the_class(tmp_path, capsys):
+    folder = tmp_path / "hand-ins"
+    for path in ("alice/a.ipynb", "alice/b.ipynb", "bob/a1.ipynb", "carol/x.ipynb"):
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(json.dumps(source(A1)))
+    root = tmp_path / "course"
+    root.mkdir()
+    assert course.collect(root, A1, folder) == ["bob", "carol"]
+    assert "alice: not collected: more than one notebook" in capsys.readouterr().err
+
+
 def a2_submissions(solution: dict) -> dict[str, dict]:
     g_source = "".join(cell(solution, "generator_solution")["source"])
     d_source = "".join(cell(solution, "discriminator_solution")["source"])
@@ -465,6 +528,7 @@ def a2_submissions(solution: dict) -> dict[str, dict]:
         "reference": solution,
         "hostile": with_solution(solution, "generator_solution", HOSTILE_G),
         "reuse": with_solution(solution, "generator_solution", REUSE_G),
+        "probe_patch": with_solution(solution, "generator_solution", PROBE_PATCH),
         "d_crash": with_solution(
             solution,
             "discriminator_solution",
@@ -512,6 +576,8 @@ def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_
     # a generator made of the reference's own layers scores nothing for the generator
     assert totals["reuse"] == 10.0
     assert all(name.startswith("test_generator") for name in failed["reuse"])
+    # answers cannot be borrowed from the reference: the sandbox does not have it
+    assert totals["probe_patch"] == 10.0
 
 
 def test_one_mistake_costs_the_points_of_one_behaviour(graded_a2):

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from gancourse.grading import wire
-from gancourse.grading.remote import RemoteName, Submission, SubmissionError
+from gancourse.grading.remote import RemoteName, Submission, SubmissionDied, SubmissionError
 from gancourse.grading.sandbox import (
     SandboxLimits,
     SandboxUnavailable,
@@ -235,25 +235,47 @@ def test_a_hostile_notebook_cannot_write_outside_its_folder():
         assert result.error is not None and not target.exists()
 
 
-def test_a_network_built_from_the_reference_is_detected_in_the_sandbox(submission):
-    from gancourse.grading import GradingFailure, check_not_reference
+def test_the_course_reference_is_not_in_the_sandbox(submission):
+    built = run(submission, "import gancourse as gc\nG = gc.build_generator('vanilla')\n")
+    assert built.error["ename"] == "AttributeError"
+    assert "not available while your notebook is graded" in built.error["evalue"]
+    for module in ("gancourse.losses", "gancourse.models.vanilla", "gancourse.metrics"):
+        assert run(submission, f"import {module}\n").error["ename"] == "ModuleNotFoundError"
+    # what a notebook's set-up cell imports still imports; the checks run in the grader
+    assert run(submission, "from gancourse.grading import check_output_shape\n").error is None
 
-    run(
-        submission,
-        "import torch\nfrom torch import nn\nimport gancourse as gc\n"
-        "class Lazy(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = gc.build_generator('vanilla').net\n"
-        "    def forward(self, z):\n"
-        "        return self.net(z).view(-1, 1, 28, 28)\n"
-        "class Own(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(100, 784), nn.Tanh())\n"
-        "    def forward(self, z):\n"
-        "        return self.net(z).view(-1, 1, 28, 28)\n",
-    )
-    with pytest.raises(GradingFailure, match="built from layers that gancourse's own code"):
-        check_not_reference(RemoteName(submission, "Lazy", "class")(), (100,), "generator")
-    check_not_reference(RemoteName(submission, "Own", "class")(), (100,), "generator")
+
+def test_a_worker_that_stops_reading_cannot_hang_the_grader():
+    s = Submission(SandboxLimits(wall_s=120, cell_s=4, memory_mb=6144), check_isolation(FAST))
+    try:
+        run(
+            s,
+            "import sys, time\n"
+            "def stuck(*args, **kwargs):\n"
+            "    time.sleep(3600)\n"
+            "sys.modules['gancourse.grading.wire'].receive = stuck\n"
+            "def f(x):\n"
+            "    return 1\n",
+        )
+        start = time.monotonic()
+        with pytest.raises(SubmissionDied):
+            RemoteName(s, "f", "function")(torch.zeros(4_000_000))  # 16 MB: more than a pipe
+        assert time.monotonic() - start < 30
+    finally:
+        s.close()
+
+
+def test_floods_and_leftovers_are_bounded_and_cleaned_up():
+    s = Submission(FAST, check_isolation(FAST))
+    try:
+        flood = run(s, "import os\nfor _ in range(16):\n    os.write(2, b'x' * (1 << 22))\n")
+        assert flood.error is None
+        assert sum(len(chunk) for chunk in s.process.stderr) <= 16_384  # 64 MiB were written
+        full = run(s, "open('/tmp/big', 'wb').write(b'0' * (700 << 20))\n")
+        assert full.error is not None  # /tmp is a small tmpfs, not the host's memory
+        deep = run(s, "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n")
+        assert deep.error is None
+        folder = s.workspace.path
+    finally:
+        s.close()
+    assert not folder.exists()  # removed, however deep

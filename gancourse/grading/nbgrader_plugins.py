@@ -20,7 +20,12 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from gancourse.grading.notebook_grader import grade_notebook, provided_sources, rebuild
+from gancourse.grading.notebook_grader import (
+    answer_names,
+    grade_notebook,
+    provided_sources,
+    rebuild,
+)
 from gancourse.grading.sandbox import SandboxLimits, check_isolation
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
@@ -68,8 +73,9 @@ class GradeInSandbox(NbGraderPreprocessor):
             network=self.allow_network,
         )
         isolation = check_isolation(limits, unsafe=self.unsafe)
-        provided = provided_sources(_template(resources))
-        return grade_notebook(nb, limits, isolation, provided), resources
+        template = _template(resources)
+        provided, answers = provided_sources(template), answer_names(template)
+        return grade_notebook(nb, limits, isolation, provided, answers), resources
 
 
 class HideHiddenTests(NbGraderPreprocessor):

@@ -18,6 +18,8 @@ never the hidden test's code.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import contextlib
 import copy
 import io
@@ -27,7 +29,7 @@ from typing import Any
 import nbformat
 
 from gancourse.grading.provenance import static_flags
-from gancourse.grading.remote import SUBMISSION_KEY, RemoteName, Submission, SubmissionError
+from gancourse.grading.remote import RemoteName, Submission, SubmissionError
 from gancourse.grading.sandbox import Isolation, SandboxLimits
 
 STUB = "# This answer cell was missing from the submission.\nraise NotImplementedError()\n"
@@ -55,6 +57,33 @@ def is_setup(cell) -> bool:
         and bool(m.get("locked"))
         and not m.get("grade")
         and not m.get("solution")
+    )
+
+
+def answer_names(template: dict) -> set[str]:
+    """The names the assignment asks the student to define: top-level functions, classes and
+    assignments of its answer cells (what the tests may call). Only these become proxies in the
+    grader's namespace; a student's own `enumerate` or `abs` never does."""
+    names: set[str] = set()
+    for cell in template["cells"]:
+        if cell.get("cell_type") != "code" or not _meta(cell).get("solution"):
+            continue
+        try:
+            tree = ast.parse(_without_magics(_text(cell.get("source", ""))))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names - set(dir(builtins))
+
+
+def _without_magics(source: str) -> str:
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
     )
 
 
@@ -172,13 +201,17 @@ def grade_notebook(
     limits: SandboxLimits,
     isolation: Isolation,
     provided: set[str] | None = None,
+    answers: set[str] | None = None,
 ) -> nbformat.NotebookNode:
     """Execute a rebuilt notebook as described in the module docstring; return it with outputs
     and a first cell that reports the sandbox's guarantees and anything flagged for review.
-    `provided`: sources of the assignment's own unlocked cells (demos), not flagged if unchanged."""
+    `provided`: sources of the assignment's own unlocked cells (demos), not flagged if unchanged.
+    `answers`: the names the tests may take from the submission (`answer_names`; default:
+    those the notebook's answer cells define as the submission wrote them)."""
+    if answers is None:
+        answers = answer_names(notebook)
     submission = Submission(limits, isolation)
     trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
-    trusted[SUBMISSION_KEY] = submission
     own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
     notes: list[str] = []
     try:
@@ -212,11 +245,11 @@ def grade_notebook(
                     f"this cell"
                 )
             for name, kind in names.items():
-                if name not in own_names and kind in ("class", "function", "object"):
+                if name in answers and name not in own_names and kind != "module":
                     trusted[name] = RemoteName(submission, name, kind)
     finally:
         submission.close()
-    answers = {
+    student_code = {
         _id(c) or f"cell {i + 1}": _text(c.source)
         for i, c in enumerate(notebook.cells)
         if c.cell_type == "code"
@@ -224,7 +257,7 @@ def grade_notebook(
         and not is_setup(c)
         and _text(c.source).strip() not in (provided or set())
     }
-    flags = static_flags(answers)
+    flags = static_flags(student_code)
     notebook.cells.insert(0, report_cell(isolation, flags, notes, submission.startup_s))
     return notebook
 

@@ -19,7 +19,6 @@ from torch import nn
 from gancourse.models.summary import trace_layers
 
 RUNNING = ("running_mean", "running_var")
-COURSE_MARK = "_gancourse_made"  # set on modules built by gancourse code inside the sandbox
 
 
 def class_path(cls: type) -> str:
@@ -67,7 +66,6 @@ class ModuleProbe:
             "class": type(model).__name__,
             "mro": [class_path(c) for c in type(model).__mro__],
             "contained": sorted({class_path(type(m)) for m in model.modules()}),
-            "made_by_course": any(getattr(m, COURSE_MARK, False) for m in model.modules()),
             "training": bool(model.training),
         }
 

@@ -1,13 +1,13 @@
 """A submission must be the student's own network, not the course's reference in disguise.
 
-Three ways a student could hand in the reference: subclass or contain one of gancourse's models
-(or layers), call one from forward() while holding it where the module does not see it (a
-global, a plain list), or take the layers out of a reference (`gc.build_generator(...).net`,
-`vanilla_generator_body`). The first shows in the class and module tree; the second is caught by
-watching the course classes' forward() while the network runs; the third by the mark the
-sandbox's worker puts on every module that gancourse code builds. What cannot be seen this way
-(code that hides what it calls) is flagged for the instructor by `static_flags`, which reads the
-submitted source in the grader's own process.
+When grading, the reference is simply not there: the sandbox's gancourse package
+(`sandbox.package_view`) has no networks, losses, tricks or metrics, so a submission that builds
+on them (`gc.build_generator(...).net`, `vanilla_generator_body`, `gancourse.losses`) fails
+to run, in every cell that needs it. In a student's own notebook, `check_not_reference` says so
+early: a network that subclasses or contains one of gancourse's models or layers, or calls one
+from forward() (caught by watching the course classes' forward()). `static_flags` reads the
+submitted source in the grader's own process and lists, for the instructor, uses of the course
+package and of tools that can hide what code calls.
 """
 
 from __future__ import annotations
@@ -83,11 +83,6 @@ def check_not_reference(model, input_shape: tuple[int, ...], what: str = "model"
         raise GradingFailure(
             f"your {what} contains gancourse's {', '.join(inside)}: build it from torch.nn "
             f"layers yourself instead of using the course's reference"
-        )
-    if info.get("made_by_course"):
-        raise GradingFailure(
-            f"your {what} is built from layers that gancourse's own code created (e.g. "
-            f"gc.build_generator(...).net or vanilla_generator_body): write the layers yourself"
         )
     try:
         calls = ask(what, probe.course_forwards, probe_inputs(input_shape, n=2))

@@ -4,8 +4,11 @@ Each submission's code runs in a fresh set of Linux namespaces made by bubblewra
 Debian package `bubblewrap`), whatever user grades and wherever Python is installed:
 
 - its own mount namespace holding only the read-only environment (/usr, the Python installation,
-  the virtual environment's packages, the gancourse package) and one empty working folder: the
-  course root, the gradebook, the source notebooks and every other submission do not exist there;
+  the virtual environment's packages) and one empty working folder: the course root, the
+  gradebook, the source notebooks and every other submission do not exist there. In place of the
+  gancourse package it sees `package_view()`: the worker and stubs, without the course's
+  reference networks, losses, tricks and metrics, so a submission cannot compute its answers
+  with them;
 - its own network namespace (loopback only), PID namespace (it sees only its own processes, and
   every process it starts dies with it), IPC and UTS namespaces;
 - as root, the real user `nobody` with no capabilities (as another user, that user, with none);
@@ -19,6 +22,7 @@ with the limits only, and every feedback page says which guarantees held.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -32,6 +36,9 @@ from pathlib import Path
 import gancourse
 
 SANDBOX_USER_ID = 65534  # nobody
+TMP_BYTES = 512 << 20  # the sandbox's /tmp (memory)
+FILE_BYTES = 1 << 30  # the largest file it may write
+PROCESSES = 4096  # processes and threads of the user nobody
 WORKDIR = "/submission"
 
 
@@ -72,12 +79,70 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+PACKAGE = Path(gancourse.__file__).resolve().parent
+# The only parts of gancourse the sandbox sees: the worker, its wire format and probes, and what
+# they import. No reference network, loss, trick or metric: a submission cannot use them.
+VIEW_FILES = (
+    "checks.py",
+    "models/base.py",
+    "models/summary.py",
+    "grading/wire.py",
+    "grading/probe.py",
+    "grading/worker.py",
+)
+_STUB = '''"""gancourse while a notebook is graded: the course's code is not available here."""
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(
+        f"{__name__}.{name} is not available while your notebook is graded: the grader runs "
+        f"only your own code (and the tests run in the grader, outside your notebook)"
+    )
+'''
+_GRADING_STUB = '''"""gancourse.grading while a notebook is graded: the checks run in the grader."""
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in ("wire", "probe", "worker"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+
+    def elsewhere(*args, **kwargs):
+        raise RuntimeError(f"gancourse.grading.{name} runs in the grader, not in your notebook")
+
+    return elsewhere
+'''
+
+
+@functools.cache
+def package_view() -> Path:
+    """A folder that stands in for the gancourse package inside the sandbox (made once per
+    grading process, deleted at exit)."""
+    root = Path(tempfile.mkdtemp(prefix="gancourse-view-"))
+    atexit.register(shutil.rmtree, root, True)
+    view = root / "gancourse"
+    for relative in VIEW_FILES:
+        target = view / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PACKAGE / relative, target)
+    for package in ("", "models"):
+        (view / package / "__init__.py").write_text(_STUB)
+    (view / "grading" / "__init__.py").write_text(_GRADING_STUB)
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return view
+
+
 def _environment_paths() -> list[str]:
-    """Read-only folders the worker needs: the interpreter, its packages, and gancourse."""
+    """Read-only folders the worker needs: the interpreter and its packages."""
     paths = {sys.base_prefix, sys.prefix, sys.exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths()[key])
-    paths.add(str(Path(gancourse.__file__).resolve().parent))  # editable installs live elsewhere
     paths.add(str(Path(sys.executable).resolve().parent))
     existing = sorted(p for p in (os.path.realpath(p) for p in paths) if os.path.isdir(p))
     # keep only the outermost folders
@@ -107,17 +172,23 @@ def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[s
     """`inner` wrapped in bubblewrap (and, as root, a switch to `nobody`)."""
     binds: list[str] = []
     made: set[str] = set()
-    for path in _environment_paths():
+    mounts = [(path, path) for path in _environment_paths()]
+    mounts.append((str(package_view()), str(PACKAGE)))  # over the real package, wherever it is
+    bound: list[str] = []
+    for source, path in mounts:
         parent = os.path.dirname(path)
         ancestors = []
-        while parent not in ("/", "") and parent not in made and not parent.startswith("/usr"):
+        while parent not in ("/", "/tmp", "") and parent not in made and parent[:4] != "/usr":
+            if any(parent == b or parent.startswith(b + os.sep) for b in bound):
+                break  # already there, inside a folder bound before
             ancestors.append(parent)
             parent = os.path.dirname(parent)
         for directory in reversed(ancestors):
             binds += ["--perms", "0755", "--dir", directory]
             made.add(directory)
-        if not path.startswith("/usr/"):
-            binds += ["--ro-bind", path, path]
+        if not path.startswith("/usr/") or source != path:
+            binds += ["--ro-bind", source, path]
+            bound.append(path)
     cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid"]
     cmd += ["--unshare-uts", "--unshare-cgroup-try"]
     if not limits.network:
@@ -126,8 +197,10 @@ def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[s
         cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         cmd += ["--unshare-user", "--cap-drop", "ALL"]
+    # /tmp first: the environment may live under /tmp (a CI checkout), and binds go on top
+    cmd += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]  # capped RAM
     cmd += _system_binds() + binds + _nvidia_binds()
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
     cmd += ["--bind", str(work), WORKDIR, "--chdir", "/", "--hostname", "sandbox"]
     cmd += ["--clearenv"]
     for key, value in _sandbox_env().items():
@@ -140,7 +213,9 @@ def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[s
 
 
 def _limited(inner: list[str], limits: SandboxLimits) -> list[str]:
-    options = []
+    options = [f"--fsize={FILE_BYTES}"]  # no file larger than this in the working folder
+    if _is_root():  # processes of the sandbox user, all sandboxes of this machine together
+        options.append(f"--nproc={PROCESSES}")
     if limits.memory_mb:
         options.append(f"--as={limits.memory_mb * 1024 * 1024}")
     if limits.cpu_s:
@@ -286,4 +361,7 @@ class Workspace:
         os.chmod(self.path, 0o700)
 
     def cleanup(self) -> None:
-        self._tmp.cleanup()
+        """Delete the folder whatever the student left in it (rm -rf: no recursion limit)."""
+        subprocess.run(["rm", "-rf", "--one-file-system", self._tmp.name], check=False)
+        if os.path.exists(self._tmp.name):
+            self._tmp.cleanup()

@@ -11,8 +11,11 @@ right ones. Requests:
 - exec {source}: run a cell with IPython (magics work), capturing its output;
 - call {name | handle, attr, args, kwargs, rng}: call a function or object of the notebook;
   tensors changed in place and torch generators' states come back, so the grader sees them;
-- probe {handle, method, args}: a `probe.ModuleProbe` question about a network;
-- substitute / restore {name, target}: for a while, a notebook name means a course function.
+- probe {handle, method, args}: a `probe.ModuleProbe` question about a network.
+
+The gancourse package this process sees (`sandbox.package_view`) holds only this worker, its
+wire format and probes, and stubs: the course's reference networks, losses, tricks and metrics
+are not there, so a submission cannot compute its answers with them.
 """
 
 from __future__ import annotations
@@ -57,17 +60,14 @@ class Worker:
         from IPython.core.interactiveshell import InteractiveShell
 
         self.shell = InteractiveShell.instance()
+        try:  # plain tracebacks in the feedback, not terminal colour codes
+            self.shell.run_line_magic("colors", "nocolor")
+        except Exception:  # noqa: BLE001  (an IPython without the option: colours stay)
+            pass
         self.ns = self.shell.user_ns
         self.builtin_names = set(self.ns)
         self.handles: dict[int, Any] = {}
         self.by_id: dict[int, int] = {}
-        self.saved: dict[str, Any] = {}
-        self.course_calls: list[str] = []
-        self.watching = False
-        self.depth = 0
-        self.originals: dict[str, Any] = {}
-        _mark_modules_built_by_course()
-        self._watch_course_functions()
 
     # -- handles ----------------------------------------------------------------------------
 
@@ -89,52 +89,6 @@ class Worker:
             raise KeyError(f"no object {handle.id} in this process")
         return self.handles[handle.id]
 
-    # -- course functions a submission must not call ----------------------------------------
-
-    def _watch_course_functions(self) -> None:
-        """Wrap the course's loss, trick and metric functions so that a call from the
-        student's code during a `call` shows in the answer (and save the originals for
-        `substitute`)."""
-        import gancourse
-        import gancourse.losses
-        import gancourse.metrics
-        import gancourse.tricks
-
-        watched = {}
-        for module in (gancourse.losses, gancourse.tricks):
-            for name in getattr(module, "__all__", dir(module)):
-                fn = getattr(module, name, None)
-                if name.startswith("_") or name.startswith("check"):
-                    continue
-                if callable(fn) and getattr(fn, "__module__", "").startswith("gancourse"):
-                    watched[id(fn)] = (f"{module.__name__}.{name}", fn)
-        fd = gancourse.metrics.frechet_distance
-        watched[id(fd)] = ("gancourse.metrics.frechet_distance", fd)
-
-        def wrap(label, fn, record=True):
-            def wrapper(*args, **kwargs):
-                if record and self.watching and self.depth == 0:
-                    self.course_calls.append(label)
-                self.depth += 1  # the course's own calls inside it are not the student's
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    self.depth -= 1
-
-            wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-            wrapper.__doc__ = fn.__doc__
-            return wrapper
-
-        wrappers = {key: wrap(label, fn) for key, (label, fn) in watched.items()}
-        for label, fn in watched.values():
-            self.originals[label] = wrap(label, fn, record=False)
-        for module in list(sys.modules.values()):
-            if not getattr(module, "__name__", "").startswith("gancourse"):
-                continue
-            for name, value in list(vars(module).items()):
-                if id(value) in wrappers and not name.startswith("__"):
-                    setattr(module, name, wrappers[id(value)])
-
     # -- requests ---------------------------------------------------------------------------
 
     def handle(self, request: dict) -> dict:
@@ -146,15 +100,6 @@ class Worker:
                 return self.call(request)
             if op == "probe":
                 return self.probe(request)
-            if op == "substitute":
-                name, target = str(request["name"]), str(request["target"])
-                self.saved[name] = self.ns.get(name)
-                self.ns[name] = self.originals[target]
-                return {"ok": True}
-            if op == "restore":
-                name = str(request["name"])
-                self.ns[name] = self.saved.pop(name, None)
-                return {"ok": True}
             if op == "release":
                 for number in request.get("ids", []):
                     obj = self.handles.pop(int(number), None)
@@ -228,13 +173,8 @@ class Worker:
                 before[(where, key)] = value.detach().clone()
         if request.get("rng") is not None:
             torch.set_rng_state(request["rng"])
-        self.course_calls = []
-        self.watching = True
-        try:
-            value = target(*args, **kwargs)
-        finally:
-            self.watching = False
-        answer: dict[str, Any] = {"value": value, "course_calls": sorted(set(self.course_calls))}
+        value = target(*args, **kwargs)
+        answer: dict[str, Any] = {"value": value}
         answer["rng"] = torch.get_rng_state()
         mutated = []
         for (where, key), old in before.items():
@@ -276,31 +216,6 @@ def _error(error: BaseException) -> dict:
         "evalue": str(error)[:4000],
         "traceback": "".join(lines)[-8000:],
     }
-
-
-def _mark_modules_built_by_course() -> None:
-    """Mark each torch module whose constructor was called from gancourse's model code (so a
-    network built from `build_generator(...).net` or `vanilla_generator_body` shows it)."""
-    from torch import nn
-
-    import gancourse.models
-    from gancourse.grading.probe import COURSE_MARK
-
-    folder = os.path.dirname(gancourse.models.__file__) + os.sep
-    original = nn.Module.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        frame = sys._getframe(1)
-        for _ in range(40):
-            if frame is None:
-                break
-            if frame.f_code.co_filename.startswith(folder):
-                object.__setattr__(self, COURSE_MARK, True)
-                break
-            frame = frame.f_back
-
-    nn.Module.__init__ = init
 
 
 def main() -> int:
