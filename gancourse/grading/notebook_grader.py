@@ -258,11 +258,12 @@ def grade_notebook(
         and _text(c.source).strip() not in (provided or set())
     }
     flags = static_flags(student_code)
-    notebook.cells.insert(0, report_cell(isolation, flags, notes, submission.startup_s))
+    notebook.cells.insert(0, report_cell(isolation, flags, notes))
     return notebook
 
 
-def report_cell(isolation: Isolation, flags: list[str], notes: list[str], startup_s: float):
+def report_cell(isolation: Isolation, flags: list[str], notes: list[str]):
+    """The graded notebook's first cell: which guarantees held, what happened, what to review."""
     lines = [
         "**How this notebook was graded.** Your code ran in a sandbox; the tests ran in a "
         "separate process that never ran your code, on answers your code returned."
