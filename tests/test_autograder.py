@@ -485,7 +485,8 @@ class Generator(nn.Module):
 
 
 PROBE_PATCH = """
-_S = torch.nn.Module.__init__.__globals__["sys"]
+import sys as _S
+
 _gan = _S.modules["gancourse"]
 _P = _S.modules["gancourse.grading.probe"].ModuleProbe
 _init = _P.__init__
@@ -583,6 +584,7 @@ def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_
     assert all(name.startswith("test_generator") for name in failed["reuse"])
     # answers cannot be borrowed from the reference: the sandbox does not have it
     assert totals["probe_patch"] == 10.0
+    assert failed["probe_patch"] == failed["reuse"]
 
 
 def test_one_mistake_costs_the_points_of_one_behaviour(graded_a2):
