@@ -487,6 +487,8 @@ class Generator(nn.Module):
 PROBE_PATCH = """
 import sys as _S
 
+import gancourse.grading.probe
+
 _gan = _S.modules["gancourse"]
 _P = _S.modules["gancourse.grading.probe"].ModuleProbe
 _init = _P.__init__
@@ -570,11 +572,11 @@ def graded_a2(tmp_path_factory):
             )
             for student in totals
         }
-    return outcomes, totals, failed
+    return outcomes, totals, failed, root
 
 
 def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_a2):
-    outcomes, totals, failed = graded_a2
+    outcomes, totals, failed, root = graded_a2
     assert totals["reference"] == 20.0 and failed["reference"] == []
     # rebound helpers and a patched torch.allclose: the wrong slope still costs equivalence,
     # and the grader names the mistake
@@ -585,10 +587,12 @@ def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_
     # answers cannot be borrowed from the reference: the sandbox does not have it
     assert totals["probe_patch"] == 10.0
     assert failed["probe_patch"] == failed["reuse"]
+    graded = (root / "autograded" / "probe_patch" / A2 / f"{A2}.ipynb").read_text()
+    assert "build_generator is not available while your notebook is graded" in graded
 
 
 def test_one_mistake_costs_the_points_of_one_behaviour(graded_a2):
-    _, totals, failed = graded_a2
+    _, totals, failed, _ = graded_a2
     assert failed["dropout_rate"] == ["test_discriminator_train_eval"]
     assert failed["no_channel"] == ["test_generator_shape"]
     # a forward pass that raises breaks every behaviour that runs it, but not the count
