@@ -59,11 +59,6 @@ def _line_up(theirs: list[Group], mine: list[Group], what: str) -> None:
     )
 
 
-def reference_tensors(reference: nn.Module, input_shape: tuple[int, ...]) -> list[torch.Tensor]:
-    """The reference's parameters and running statistics in the order its layers use them."""
-    return ModuleProbe(reference)._in_use_order(input_shape)
-
-
 def transplant_weights(reference: nn.Module, student, input_shape: tuple[int, ...], what="model"):
     """Copy the reference's parameters and running statistics into `student` (a network or a
     probe), matched by order of use; raise GradingFailure at the first layer whose tensors do
@@ -76,7 +71,7 @@ def transplant_weights(reference: nn.Module, student, input_shape: tuple[int, ..
         message = getattr(error, "evalue", None) or str(error)
         raise GradingFailure(f"your {what} could not run a forward pass: {message}") from None
     _line_up(theirs, mine, what)
-    tensors = [t.detach().clone() for t in reference_tensors(reference, input_shape)]
+    tensors = [t.detach().clone() for t in ModuleProbe(reference).tensors_in_use_order(input_shape)]
     ask(what, probe.load, tuple(input_shape), tensors)
 
 

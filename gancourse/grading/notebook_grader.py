@@ -28,7 +28,7 @@ from typing import Any
 
 import nbformat
 
-from gancourse.grading.provenance import static_flags
+from gancourse.grading.provenance import static_flags, without_magics
 from gancourse.grading.remote import RemoteName, Submission, SubmissionError
 from gancourse.grading.sandbox import Isolation, SandboxLimits
 
@@ -69,7 +69,7 @@ def answer_names(template: dict) -> set[str]:
         if cell.get("cell_type") != "code" or not _meta(cell).get("solution"):
             continue
         try:
-            tree = ast.parse(_without_magics(_text(cell.get("source", ""))))
+            tree = ast.parse(without_magics(_text(cell.get("source", ""))))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -79,12 +79,6 @@ def answer_names(template: dict) -> set[str]:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names.update(t.id for t in targets if isinstance(t, ast.Name))
     return names - set(dir(builtins))
-
-
-def _without_magics(source: str) -> str:
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-    )
 
 
 def provided_sources(template: dict) -> set[str]:

@@ -46,9 +46,8 @@ def _attributes(module: nn.Module) -> dict[str, Any]:
         "out_channels",
     ):
         value = getattr(module, name, None)
-        if isinstance(value, (bool, int, float, str, tuple)) or value is None:
-            if value is not None:
-                out[name] = value
+        if isinstance(value, (bool, int, float, str, tuple)):
+            out[name] = value
     return out
 
 
@@ -108,7 +107,8 @@ class ModuleProbe:
 
     # -- what it does -----------------------------------------------------------------------
 
-    def _in_use_order(self, input_shape) -> list[torch.Tensor]:
+    def tensors_in_use_order(self, input_shape) -> list[torch.Tensor]:
+        """Parameters and running statistics in the order the layers use them."""
         by_name = dict(self.model.named_parameters())
         by_name.update(dict(self.model.named_buffers()))
         info = self.layers(input_shape)
@@ -119,7 +119,7 @@ class ModuleProbe:
     def load(self, input_shape: tuple[int, ...], tensors: list[torch.Tensor]) -> None:
         """Copy `tensors` into the network's parameters and running statistics, in the order of
         `layers(input_shape)`."""
-        mine = self._in_use_order(input_shape)
+        mine = self.tensors_in_use_order(input_shape)
         if [tuple(t.shape) for t in mine] != [tuple(t.shape) for t in tensors]:
             raise ValueError("the tensors do not line up with the network's layers")
         with torch.no_grad():
@@ -131,12 +131,10 @@ class ModuleProbe:
         inputs: torch.Tensor,
         train: bool | None = None,
         seed: int | None = None,
-        buffers: bool = False,
         device: str | None = None,
     ) -> dict[str, Any]:
         """The output for `inputs` (no gradients), in training or eval mode (None: as it is),
-        on `device` (None: where the network is); with `buffers`, the running statistics
-        afterwards. The mode is put back."""
+        on `device` (None: where the network is). The mode is put back."""
         model, was = self.model, self.model.training
         if device is not None:
             model.to(device)
@@ -151,14 +149,7 @@ class ModuleProbe:
             model.train(was)
         if not isinstance(out, torch.Tensor):
             return {"output": None, "returned": type(out).__name__}
-        result: dict[str, Any] = {"output": out.detach().float().cpu(), "returned": "Tensor"}
-        if buffers:
-            result["buffers"] = {
-                n: b.detach().float().cpu().clone()
-                for n, b in model.named_buffers()
-                if n.rsplit(".", 1)[-1] in RUNNING
-            }
-        return result
+        return {"output": out.detach().float().cpu(), "returned": "Tensor"}
 
     def gradients(self, inputs: torch.Tensor, seed: int = 0) -> dict[str, Any]:
         """One backward pass in training mode of sum(output * w) for fixed random w: whether the

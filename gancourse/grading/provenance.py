@@ -149,7 +149,7 @@ def static_flags(cells: dict[str, str], own_names: set[str] | None = None) -> li
     trees = {}
     for grade_id, source in cells.items():
         try:
-            trees[grade_id] = ast.parse(_without_magics(source))
+            trees[grade_id] = ast.parse(without_magics(source))
         except SyntaxError:
             continue
     own = set(own_names or ())
@@ -193,7 +193,8 @@ def static_flags(cells: dict[str, str], own_names: set[str] | None = None) -> li
     return flags
 
 
-def _without_magics(source: str) -> str:
+def without_magics(source: str) -> str:
+    """Cell source with IPython magics and shell lines blanked, for ast.parse."""
     return "\n".join(
         "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
     )

@@ -65,7 +65,6 @@ class Isolation:
     missing: tuple[str, ...] = ()
     unsafe: bool = False
     bwrap: bool = False
-    as_root: bool = False
 
     def report(self) -> list[str]:
         lines = [f"held: {g}" for g in self.guarantees]
@@ -307,7 +306,7 @@ def _probe_isolation(network: bool) -> Isolation:
         held.append("memory (address space) and CPU-time limits")
     else:
         missing.append("memory and CPU-time limits: prlimit (util-linux) is not installed")
-    return Isolation(tuple(held), tuple(missing), bwrap="hidden" in out, as_root=_is_root())
+    return Isolation(tuple(held), tuple(missing), bwrap="hidden" in out)
 
 
 def check_isolation(limits: SandboxLimits | None = None, unsafe: bool = False) -> Isolation:

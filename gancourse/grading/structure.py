@@ -167,14 +167,6 @@ def _ran(model, input_shape, what: str) -> list[dict]:
         raise GradingFailure(f"your {what} could not run a forward pass: {message}") from None
 
 
-def _kind_names(kinds: LayerKinds) -> set[str]:
-    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    names = set()
-    for kind in kinds:  # a subclass of a required kind counts as that kind
-        names.add(f"{kind.__module__}.{kind.__qualname__}")
-    return names
-
-
 def _matches(layer: dict, kinds: LayerKinds) -> bool:
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     for kind in kinds:

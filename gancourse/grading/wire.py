@@ -69,7 +69,6 @@ class Handle:
     id: int
     type_name: str = "object"
     is_module: bool = False
-    is_callable: bool = False
 
 
 def encode(value: Any, blobs: list[bytes], to_handle=None, depth: int = 0) -> Any:
@@ -128,7 +127,6 @@ def encode(value: Any, blobs: list[bytes], to_handle=None, depth: int = 0) -> An
             "id": h.id,
             "type": h.type_name,
             "module": h.is_module,
-            "callable": h.is_callable,
         }
     raise TypeError(f"cannot send a {type(value).__name__} to the other side")
 
@@ -188,7 +186,6 @@ def decode(data: Any, blobs: list[bytes], from_handle=None, depth: int = 0) -> A
             int(data["id"]),
             str(data.get("type", "object"))[:200],
             bool(data.get("module", False)),
-            bool(data.get("callable", False)),
         )
         return from_handle(handle) if from_handle else handle
     raise WireError(f"unknown kind {kind!r}")

@@ -9,7 +9,7 @@ who changes this process can only change the answers, and the only answers that 
 right ones. Requests:
 
 - exec {source}: run a cell with IPython (magics work), capturing its output;
-- call {name | handle, attr, args, kwargs, rng}: call a function or object of the notebook;
+- call {name | handle, args, kwargs, rng}: call a function or object of the notebook;
   tensors changed in place and torch generators' states come back, so the grader sees them;
 - probe {handle, method, args}: a `probe.ModuleProbe` question about a network.
 
@@ -82,7 +82,7 @@ class Worker:
             self.handles[number] = obj
             self.by_id[key] = number
         kind = "type" if isinstance(obj, type) else type(obj).__name__
-        return Handle(self.by_id[key], kind, isinstance(obj, nn.Module), callable(obj))
+        return Handle(self.by_id[key], kind, isinstance(obj, nn.Module))
 
     def from_handle(self, handle) -> Any:
         if handle.id not in self.handles:
@@ -100,11 +100,6 @@ class Worker:
                 return self.call(request)
             if op == "probe":
                 return self.probe(request)
-            if op == "release":
-                for number in request.get("ids", []):
-                    obj = self.handles.pop(int(number), None)
-                    self.by_id.pop(id(obj), None)
-                return {"ok": True}
             return {"error": _error(ValueError(f"unknown request {op!r}"))}
         except BaseException as error:  # noqa: BLE001  (report everything, keep serving)
             if isinstance(error, KeyboardInterrupt):
@@ -153,8 +148,7 @@ class Worker:
             if name not in self.ns:
                 raise NameError(f"name {name!r} is not defined")
             obj = self.ns[name]
-        attr = request.get("attr")
-        return getattr(obj, str(attr)) if attr else obj
+        return obj
 
     def call(self, request: dict) -> dict:
         import torch
