@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 .PHONY: setup book demo test browser sandbox lint format bench clean
 
 REQUIREMENTS := requirements.txt requirements-book.txt requirements-autograder.txt requirements-test.txt
-# The book's size: smoke (every chapter in about a minute on a 2-core CPU) or full (a GPU).
-SIZE ?= smoke
+# The book's size: cpu (the published size: digits within minutes on a 2-core CPU), smoke (what
+# the tests build: every chapter in about a minute, nothing learns) or full (a GPU).
+SIZE ?= cpu
 BOOK_OUT := _build/$(SIZE)
 BOOK_HTML := $(BOOK_OUT)/_build/html
 MATHJAX := .cache/npm/node_modules/mathjax/es5/tex-mml-chtml.js
