@@ -33,6 +33,7 @@ from gancourse.models import (
     get_spec,
     init_dcgan_weights,
 )
+from gancourse.models.pretrained import load_pretrained
 from gancourse.plots import (
     loss_curve_figure,
     sample_grid_figure,
@@ -56,6 +57,7 @@ from gancourse.training import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "load_pretrained",
     "MODELS",
     "ConditionalDiscriminator",
     "ConditionalGenerator",
