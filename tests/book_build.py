@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,23 @@ OUT = ROOT / "_build" / "smoke"  # the same folder as `make book`, so its cache 
 HTML = OUT / "_build" / "html"
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
-REPO_URL = "https://github.com/gancourse/gancourse"
 BRANCH = "main"
+
+
+def project_urls() -> dict[str, str]:
+    """pyproject.toml's [project.urls]: the one place the repository's address is written
+    (tests/test_repository_url.py checks that everything else agrees with it)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the table holds only `key = "value"` lines
+        table = re.search(r"^\[project\.urls\]\n(.*?)(?=^\[|\Z)", text, flags=re.M | re.S)
+        pairs = re.findall(r'^([\w-]+)\s*=\s*"([^"]*)"', table.group(1) if table else "", re.M)
+        return dict(pairs)
+    return tomllib.loads(text)["project"].get("urls", {})
+
+
+REPO_URL = project_urls()["Repository"]
 COLAB = f"https://colab.research.google.com/github/{REPO_URL.removeprefix('https://github.com/')}"
 
 
