@@ -7,6 +7,7 @@ terminal, a headless CI run and a notebook alike; `show_*` functions display in 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -66,6 +67,31 @@ def sample_grid_figure(
     return fig
 
 
+def sample_grids_figure(
+    grids: Mapping[str, torch.Tensor],
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    nrow: int | None = None,
+    size: float = 4.0,
+) -> Figure:
+    """Several sample grids side by side, each titled by its key (e.g. a run beside a
+    pretrained generator). Every batch is (N, C, H, W) in `value_range`."""
+    if not grids:
+        raise ValueError("grids: expected at least one titled batch of images, received none")
+    tiles = {title: image_grid(images, value_range, nrow) for title, images in grids.items()}
+    height = max(t.shape[1] / t.shape[2] for t in tiles.values())
+    fig = Figure(figsize=(size * len(tiles), size * height + 0.5))
+    axes = fig.subplots(1, len(tiles), squeeze=False)[0]
+    for ax, (title, grid) in zip(axes, tiles.items(), strict=True):
+        if grid.shape[0] == 1:
+            ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(grid.permute(1, 2, 0).numpy())
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def loss_curve_figure(history: History, smooth: int = 20) -> Figure:
     """Losses (left) and D's mean output on real and fake images (right) per generator step."""
     fig = Figure(figsize=(10, 3.5))
@@ -116,6 +142,15 @@ def show_samples(
 ) -> None:
     """Display a grid of images in a notebook (`sample_grid_figure` returns the figure)."""
     display_figure(sample_grid_figure(images, value_range, title, nrow))
+
+
+def show_sample_grids(
+    grids: Mapping[str, torch.Tensor],
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    nrow: int | None = None,
+) -> None:
+    """Display titled sample grids side by side (`sample_grids_figure` returns the figure)."""
+    display_figure(sample_grids_figure(grids, value_range, nrow))
 
 
 def show_history(history: History, smooth: int = 20) -> None:
