@@ -1,5 +1,6 @@
 """Ablations: does a training trick help? Train the same model with and without it, on the
-same seeds, and compare the FID of the results.
+same seeds, and compare the results: FID for image GANs (`run_ablation`), modes covered and
+precision/recall for a toy GAN on a 2-D mixture (`run_toy_ablation`).
 
 One run of a GAN says little: two seeds of the same setting can differ more than two settings
 do. An ablation therefore keeps everything fixed (model, data, number of steps, seeds, the
@@ -26,7 +27,17 @@ import torch
 
 from gancourse.checks import describe
 
-__all__ = ["AblationRow", "VariantSummary", "ablation_table", "run_ablation", "summarise"]
+__all__ = [
+    "AblationRow",
+    "ToyAblationRow",
+    "VariantSummary",
+    "ablation_table",
+    "mean_std",
+    "run_ablation",
+    "run_toy_ablation",
+    "summarise",
+    "toy_ablation_table",
+]
 
 TAIL_STEPS = 50  # D's outputs are averaged over this many last steps of each run
 
@@ -186,6 +197,131 @@ def ablation_table(rows: Sequence[AblationRow], baseline: str | None = None) -> 
     return "\n".join(lines)
 
 
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value) of `values`."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("values: expected at least one number, received none")
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std
+
+
+@dataclass
+class ToyAblationRow:
+    """One trained toy run of one variant: how its final samples cover the mixture."""
+
+    variant: str
+    seed: int
+    modes: int  # modes covered by the final samples
+    num_modes: int  # modes in the mixture
+    near: float  # fraction of final samples within 3 standard deviations of a mode
+    precision: float  # improved precision of the final samples (quality)
+    recall: float  # improved recall of the final samples (coverage)
+    seconds: float  # wall time of the training run
+    samples: torch.Tensor  # the final samples (n, 2), from the run's fixed noise
+    run: Any = None  # the ToyRun itself: networks, history and snapshots
+
+
+def run_toy_ablation(
+    variants: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+    target: Any,
+    *,
+    real: torch.Tensor | None = None,
+    k: int = 3,
+    hidden: int = 32,
+    latent_dim: int = 2,
+    progress: bool = True,
+    **shared: Any,
+) -> list[ToyAblationRow]:
+    """Train a toy GAN once per (variant, seed) on the 2-D mixture `target` and score it.
+
+    `variants` maps a name to `ToyConfig` overrides ({} is the baseline); `shared` holds the
+    overrides every run gets (e.g. steps=2000). For a given seed every variant starts from the
+    same `ToyGenerator(latent_dim, 2, hidden)` and `ToyDiscriminator(2, hidden)` weights and
+    sees the same data and noise; `snapshot_every` keeps snapshots along the way (in each row's
+    `run`; by default only the first and last). The final `num_snapshot_samples` samples are
+    scored with `score_toy` against `real` (default: 1,000 points of `target`, seed 123).
+    Returns one `ToyAblationRow` per run, variants in the given order, seeds inner.
+    """
+    from gancourse.models import ToyDiscriminator, ToyGenerator
+    from gancourse.notebook import progress_bar
+    from gancourse.toy_training import ToyConfig, score_toy, train_toy
+
+    if getattr(target, "data_dim", None) != 2 or not hasattr(target, "mode_coverage"):
+        raise ValueError(
+            "target: expected a 2-D mixture with modes (e.g. distributions.ring()), "
+            f"received {describe(target)}"
+        )
+    variants = _check_variants(variants, shared, ToyConfig, "ToyConfig")
+    seeds = _check_seeds(seeds)
+    if real is None:
+        real = target.sample(1000, generator=torch.Generator().manual_seed(123))
+    rows: list[ToyAblationRow] = []
+    jobs = [(name, seed) for name in variants for seed in seeds]
+    for name, seed in progress_bar(jobs, desc="toy ablation", disable=not progress):
+        torch.manual_seed(seed)  # the same initial weights for every variant of this seed
+        G = ToyGenerator(latent_dim=latent_dim, data_dim=2, hidden=hidden)
+        D = ToyDiscriminator(data_dim=2, hidden=hidden)
+        overrides = {**shared, **variants[name], "seed": seed, "progress": False}
+        steps = overrides.get("steps", ToyConfig.steps)
+        overrides.setdefault("snapshot_every", steps)  # only the first and the last snapshot
+        start = time.perf_counter()
+        run = train_toy(G, D, target, **overrides)
+        seconds = time.perf_counter() - start
+        fake = run.snapshots[-1].fake
+        score = score_toy(target, fake, real, k=k)
+        rows.append(
+            ToyAblationRow(
+                variant=name,
+                seed=seed,
+                modes=score.modes,
+                num_modes=score.num_modes,
+                near=score.near,
+                precision=score.precision,
+                recall=score.recall,
+                seconds=seconds,
+                samples=fake,
+                run=run,
+            )
+        )
+    return rows
+
+
+def toy_ablation_table(rows: Sequence[ToyAblationRow]) -> str:
+    """A Markdown table, one line per variant: modes covered, precision and recall as mean ± std
+    over the seeds, and how many runs covered every mode."""
+    if not rows:
+        raise ValueError("rows: expected at least one ToyAblationRow, received none")
+    by_variant: dict[str, list[ToyAblationRow]] = {}
+    for row in rows:
+        if not isinstance(row, ToyAblationRow):
+            raise TypeError(f"rows: expected ToyAblationRow items, received {describe(row)}")
+        by_variant.setdefault(row.variant, []).append(row)
+    num_modes = rows[0].num_modes
+    lines = [
+        f"| variant | runs | modes (of {num_modes}) | all modes | precision | recall |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, mine in by_variant.items():
+        modes = mean_std([r.modes for r in mine])
+        precision = mean_std([r.precision for r in mine])
+        recall = mean_std([r.recall for r in mine])
+        complete = sum(r.modes == r.num_modes for r in mine)
+        lines.append(
+            f"| {name} | {len(mine)} | {_pm(modes, 1)} | {complete}/{len(mine)} | "
+            f"{_pm(precision, 2)} | {_pm(recall, 2)} |"
+        )
+    return "\n".join(lines)
+
+
+def _pm(stats: tuple[float, float], digits: int) -> str:
+    mean, std = stats
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
 def _final_samples(G: torch.nn.Module, result: Any) -> torch.Tensor:
     """The fixed-noise samples of G now (a run stopped by max_steps before an epoch ended)."""
     from gancourse.latent import generate_images
@@ -193,20 +329,27 @@ def _final_samples(G: torch.nn.Module, result: Any) -> torch.Tensor:
     return generate_images(G, result.fixed_noise)
 
 
-def _check_variants(variants: object, shared: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    from gancourse.training import TrainConfig
+def _check_variants(
+    variants: object,
+    shared: Mapping[str, Any],
+    config_class: type | None = None,
+    config_name: str = "TrainConfig",
+) -> dict[str, dict[str, Any]]:
+    if config_class is None:
+        from gancourse.training import TrainConfig
 
+        config_class = TrainConfig
     if not isinstance(variants, Mapping) or not variants:
         raise ValueError(
-            "variants: expected a non-empty dict {name: {TrainConfig field: value}}, "
+            f"variants: expected a non-empty dict {{name: {{{config_name} field: value}}}}, "
             f"received {variants!r}"
         )
-    known = {f.name for f in fields(TrainConfig)}
+    known = {f.name for f in fields(config_class)}
     reserved = {"seed", "progress"}
     for source, overrides in [("shared settings", shared), *variants.items()]:
         if not isinstance(overrides, Mapping):
             raise TypeError(
-                f"variant {source!r}: expected a dict of TrainConfig overrides, received "
+                f"variant {source!r}: expected a dict of {config_name} overrides, received "
                 f"{describe(overrides)}"
             )
         for key in overrides:
@@ -216,7 +359,7 @@ def _check_variants(variants: object, shared: Mapping[str, Any]) -> dict[str, di
                 )
             if key not in known:
                 raise ValueError(
-                    f"{source!r}: expected TrainConfig fields, received unknown field {key!r}; "
+                    f"{source!r}: expected {config_name} fields, received unknown field {key!r}; "
                     f"known fields are {sorted(known)}"
                 )
     for name in variants:

@@ -27,7 +27,15 @@ from gancourse.training import (
 )
 from gancourse.tricks import discriminator_targets, instance_noise_std
 
-__all__ = ["ToyConfig", "ToyRun", "ToySnapshot", "discriminator_on", "train_toy"]
+__all__ = [
+    "ToyConfig",
+    "ToyRun",
+    "ToyScore",
+    "ToySnapshot",
+    "discriminator_on",
+    "score_toy",
+    "train_toy",
+]
 
 
 class Distribution(Protocol):
@@ -114,6 +122,48 @@ class ToyRun:
         if not before:
             raise ValueError(f"no snapshot at or before step {step}; the first is at step 0")
         return before[-1]
+
+
+@dataclass(frozen=True)
+class ToyScore:
+    """How well a set of 2-D samples matches a mixture: the numbers that expose mode collapse.
+
+    A collapsed generator covers few modes and has a low recall, even when the samples it does
+    make sit on a mode (high precision, many of them near a mode).
+    """
+
+    modes: int  # modes with at least one sample within 3 standard deviations of their centre
+    num_modes: int  # modes in the mixture
+    near: float  # fraction of samples within 3 standard deviations of some mode (quality)
+    precision: float  # fraction of samples inside the real points' k-NN manifold (quality)
+    recall: float  # fraction of real points inside the samples' k-NN manifold (coverage)
+
+
+def score_toy(target: Any, fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> ToyScore:
+    """Score samples `fake` (n, 2) of a mixture `target` (e.g. `ring()`) against real points.
+
+    Modes covered and "near a mode" come from `target.mode_coverage`; precision and recall are
+    the improved metric of Kynkaanniemi et al. (2019) with the points themselves as features,
+    so compare them only at the same k and the same numbers of real and fake points.
+    """
+    from gancourse.metrics import precision_recall
+
+    if not hasattr(target, "mode_coverage"):
+        raise ValueError(
+            f"target: expected a mixture with modes (e.g. distributions.ring()), received "
+            f"{describe(target)}"
+        )
+    fake = check_tensor(fake, "fake").detach().float().cpu()
+    real = check_tensor(real, "real").detach().float().cpu()
+    for name, points in (("fake", fake), ("real", real)):
+        if points.dim() != 2 or points.shape[1] != target.data_dim:
+            raise ValueError(
+                f"{name}: expected points of shape (n, {target.data_dim}), received "
+                f"{describe(points)}"
+            )
+    modes, near = target.mode_coverage(fake)
+    pr = precision_recall(real, fake, k=k)
+    return ToyScore(modes, target.num_modes, near, pr["precision"], pr["recall"])
 
 
 def discriminator_on(D: nn.Module, points: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,17 @@ import math
 import pytest
 import torch
 
-from gancourse.ablation import AblationRow, ablation_table, run_ablation, summarise
+from gancourse.ablation import (
+    AblationRow,
+    ToyAblationRow,
+    ablation_table,
+    mean_std,
+    run_ablation,
+    run_toy_ablation,
+    summarise,
+    toy_ablation_table,
+)
+from gancourse.distributions import Gaussian1D, ring
 
 
 def _row(variant: str, seed: int, fid: float) -> AblationRow:
@@ -101,3 +111,77 @@ def test_tiny_ablation_same_seed_same_start():
     assert rows[2].fid != pytest.approx(rows[0].fid, rel=1e-6)
     assert rows[0].samples.shape == (4, 1, 28, 28)
     assert "| faster D | 1 |" in ablation_table(rows)
+
+
+def _toy_row(variant: str, seed: int, modes: int, precision: float, recall: float):
+    return ToyAblationRow(variant, seed, modes, 8, 0.5, precision, recall, 0.1, torch.zeros(4, 2))
+
+
+def test_mean_std_is_the_sample_standard_deviation():
+    assert mean_std([2.0, 4.0]) == (3.0, pytest.approx(math.sqrt(2.0)))
+    assert mean_std([5]) == (5.0, 0.0)
+    with pytest.raises(ValueError, match="at least one number"):
+        mean_std([])
+
+
+def test_toy_table_gives_mean_spread_and_complete_runs_per_variant():
+    rows = [
+        _toy_row("base", 0, 1, 0.8, 0.1),
+        _toy_row("base", 1, 3, 0.6, 0.3),
+        _toy_row("fix", 0, 8, 0.7, 0.9),
+        _toy_row("fix", 1, 8, 0.7, 0.7),
+    ]
+    lines = toy_ablation_table(rows).splitlines()
+    assert lines[0].startswith("| variant | runs | modes (of 8) | all modes |")
+    assert lines[2] == "| base | 2 | 2.0 ± 1.4 | 0/2 | 0.70 ± 0.14 | 0.20 ± 0.14 |"
+    assert lines[3] == "| fix | 2 | 8.0 ± 0.0 | 2/2 | 0.70 ± 0.00 | 0.80 ± 0.14 |"
+    assert max(len(line) for line in lines) < 100  # fits a narrow page
+    with pytest.raises(TypeError, match="ToyAblationRow"):
+        toy_ablation_table([_row("base", 0, 1.0)])
+
+
+@pytest.mark.parametrize(
+    ("variants", "shared", "match"),
+    [
+        ({"a": {"lr_dd": 1.0}}, {}, "unknown field 'lr_dd'"),
+        ({"a": {"num_epochs": 3}}, {}, "expected ToyConfig fields"),
+        ({"a": {"seed": 1}}, {}, "set by run_ablation"),
+    ],
+)
+def test_run_toy_ablation_checks_its_input(variants, shared, match):
+    with pytest.raises(ValueError, match=match):
+        run_toy_ablation(variants, [0], ring(), progress=False, **shared)
+    with pytest.raises(ValueError, match="2-D mixture"):
+        run_toy_ablation({"a": {}}, [0], Gaussian1D(), progress=False)
+
+
+def test_tiny_toy_ablation_pairs_the_seeds_and_scores_every_run():
+    """The same variant twice on one seed gives the same samples and scores; another learning
+    rate changes them; every run is scored on its final samples."""
+    rows = run_toy_ablation(
+        {"a": {}, "a again": {}, "slow G": {"lr_g": 1e-5}},
+        seeds=[0, 1],
+        target=ring(),
+        steps=20,
+        num_snapshot_samples=200,
+        progress=False,
+    )
+    assert [(r.variant, r.seed) for r in rows] == [
+        ("a", 0),
+        ("a", 1),
+        ("a again", 0),
+        ("a again", 1),
+        ("slow G", 0),
+        ("slow G", 1),
+    ]
+    assert torch.equal(rows[0].samples, rows[2].samples)
+    assert (rows[0].modes, rows[0].precision, rows[0].recall) == (
+        rows[2].modes,
+        rows[2].precision,
+        rows[2].recall,
+    )
+    assert not torch.equal(rows[0].samples, rows[1].samples)  # another seed, another start
+    assert not torch.equal(rows[0].samples, rows[4].samples)
+    assert all(r.samples.shape == (200, 2) and 0 <= r.modes <= 8 for r in rows)
+    assert all(0 <= r.precision <= 1 and 0 <= r.recall <= 1 for r in rows)
+    assert "| slow G | 2 |" in toy_ablation_table(rows)

@@ -5,7 +5,7 @@ import torch
 
 from gancourse.distributions import Gaussian1D, ring
 from gancourse.models import ToyDiscriminator, ToyGenerator
-from gancourse.toy_training import ToyConfig, discriminator_on, train_toy
+from gancourse.toy_training import ToyConfig, discriminator_on, score_toy, train_toy
 from gancourse.training import TrainingDiverged
 
 
@@ -83,3 +83,29 @@ def test_discriminator_on_gives_probabilities_and_keeps_the_mode():
     p = discriminator_on(D, torch.linspace(-1, 1, 7).view(-1, 1))
     assert p.shape == (7,) and ((p > 0) & (p < 1)).all()
     assert D.training
+
+
+def test_score_toy_tells_a_collapsed_sample_from_a_covering_one():
+    """Points piled on one mode: one mode covered, every point precise, recall about 1/8.
+    Points drawn from the whole ring: all modes, high precision and high recall."""
+    target = ring(num_modes=8, radius=2.0, std=0.1)
+    real = target.sample(800, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    one_mode = torch.tensor(target.centers[0]) + 0.1 * torch.randn(800, 2, generator=g)
+    collapsed = score_toy(target, one_mode, real)
+    assert (collapsed.modes, collapsed.num_modes) == (1, 8)
+    assert collapsed.precision > 0.9 and collapsed.near > 0.95
+    assert collapsed.recall < 0.2
+    covering = score_toy(target, target.sample(800, generator=g), real)
+    assert covering.modes == 8
+    assert covering.precision > 0.9 and covering.recall > 0.9
+    far = score_toy(target, torch.zeros(800, 2) + 10.0, real)  # nowhere near the data
+    assert (far.modes, far.near, far.precision, far.recall) == (0, 0.0, 0.0, 0.0)
+
+
+def test_score_toy_checks_its_input():
+    target = ring()
+    with pytest.raises(ValueError, match=r"fake: expected points of shape \(n, 2\)"):
+        score_toy(target, torch.zeros(10, 3), torch.zeros(10, 2))
+    with pytest.raises(ValueError, match="expected a mixture with modes"):
+        score_toy(Gaussian1D(), torch.zeros(10, 1), torch.zeros(10, 1))
