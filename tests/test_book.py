@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from book_build import BOOK, BRANCH, CHAPTERS, COLAB, ROOT, cell_text, load_notebook
+from book_build import BOOK, BRANCH, CHAPTERS, COLAB, REPO_URL, ROOT, cell_text, load_notebook
 
 EXPECTED_CHAPTERS = 9
 
@@ -38,7 +38,7 @@ def test_the_toc_lists_every_chapter_and_every_entry_exists():
 def test_config_sets_the_repository_branch_and_fails_on_execution_errors():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["repository"] == {
-        "url": "https://github.com/gancourse/gancourse",
+        "url": REPO_URL,
         "branch": BRANCH,
         "path_to_book": "",
     }
@@ -106,7 +106,7 @@ def test_the_first_cell_installs_gancourse_only_where_it_is_missing(chapter):
     assert first_cell_calls(chapter, installed=True) == []
     calls = first_cell_calls(chapter, installed=False)
     assert len(calls) == 1 and calls[0][0] == "pip"
-    assert f"git+https://github.com/gancourse/gancourse@{BRANCH}" in calls[0][1]
+    assert f"git+{REPO_URL}@{BRANCH}" in calls[0][1]
 
 
 def test_the_glossary_gives_the_slides_korean_terms():
