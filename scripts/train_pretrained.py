@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import math
 import shlex
 import sys
 import time
@@ -35,7 +34,13 @@ import torch
 import gancourse as gc
 from gancourse.metrics import fid, load_mnist_extractor
 from gancourse.metrics.memorisation import nearest_neighbours
-from gancourse.models.pretrained import PRETRAINED, WEIGHTS_DIR, build_untrained, save_pretrained
+from gancourse.models.pretrained import (
+    PRETRAINED,
+    WEIGHTS_DIR,
+    build_untrained,
+    save_pretrained,
+    weights_path,
+)
 
 EPOCHS = {"vanilla": 150, "dcgan32": 15, "conditional": 100}  # on the 5,000-digit sample
 NUM_EVAL = 2000
@@ -47,21 +52,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, help="default: per model, see EPOCHS")
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--card-only", action="store_true", help="rewrite the model card from the shipped weights"
+    )
     args = parser.parse_args(argv)
-    names = PRETRAINED if args.model == "all" else (args.model,)
-    card_path = WEIGHTS_DIR / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    names = () if args.card_only else PRETRAINED if args.model == "all" else (args.model,)
+    command = "python " + " ".join(
+        shlex.quote(a) for a in ["scripts/train_pretrained.py", *(argv or sys.argv[1:])]
+    )
     for name in names:
-        card[name] = train_one(name, args.epochs or EPOCHS[name], args.data_root, args.seed)
-        card[name]["command"] = "python " + " ".join(
-            shlex.quote(a) for a in ["scripts/train_pretrained.py", *(argv or sys.argv[1:])]
-        )
-        card_path.write_text(json.dumps(card, indent=1) + "\n")
-        (WEIGHTS_DIR / "README.md").write_text(model_card(card))
-        print(json.dumps(card[name], indent=1))
+        info = train_one(name, args.epochs or EPOCHS[name], args.data_root, args.seed, command)
+        print(json.dumps(info, indent=1))
+    write_card()
 
 
-def train_one(name: str, epochs: int, root: str, seed: int) -> dict:
+def write_card() -> None:
+    """card.json and README.md from the measurements stored in each weights file (so runs for
+    different models can go on side by side without overwriting each other's entries)."""
+    card = {}
+    for name in PRETRAINED:
+        if weights_path(name).is_file():
+            saved = torch.load(weights_path(name), map_location="cpu", weights_only=True)
+            card[name] = saved["info"]
+    (WEIGHTS_DIR / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    (WEIGHTS_DIR / "README.md").write_text(model_card(card))
+
+
+def train_one(name: str, epochs: int, root: str, seed: int, command: str) -> dict:
     torch.manual_seed(seed)
     G = build_untrained(name)
     size = G.image_shape[-1]
@@ -76,7 +93,7 @@ def train_one(name: str, epochs: int, root: str, seed: int) -> dict:
     start = time.perf_counter()
     gc.train(G, D, data, config)
     seconds = time.perf_counter() - start
-    steps = epochs * math.ceil(len(data) / config.batch_size) // config.k
+    steps = epochs * (len(data) // (config.batch_size * config.k))  # as train() counts them
     G.eval()
     info = {
         "data": data.source,
@@ -91,6 +108,7 @@ def train_one(name: str, epochs: int, root: str, seed: int) -> dict:
         "seed": seed,
     }
     info.update(measure(name, G, data))
+    info["command"] = command
     save_pretrained(name, G, info)
     return info
 
