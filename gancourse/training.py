@@ -4,10 +4,11 @@
         for k steps:  update D by ascending  mean[log D(x) + log(1 - D(G(z)))]
         update G by descending mean[log(1 - D(G(z)))]   (or ascending mean[log D(G(z))])
 
-`discriminator_step` and `generator_step` are the two updates; `train` runs the loop with
-everything a real run needs: the device picked once, the data set kept as one tensor on the
-device, fixed noise for comparable sample grids, a progress bar, a per-step history,
-checkpoints that resume bit-for-bit on the CPU, and a clear stop when a loss diverges.
+`discriminator_step` and `generator_step` are the two updates; `train` runs them in a loop
+(`TrainingLoop`, one method per phase) with everything a real run needs: the device picked once,
+the data set kept as one tensor on the device, fixed noise for comparable sample grids, a
+progress bar, a per-step history, checkpoints that resume bit-for-bit on the CPU, and a clear
+stop when a loss diverges.
 
 Run it from Python::
 
@@ -311,66 +312,98 @@ def train(
     With `resume=True` the run continues from `<out_dir>/checkpoint.pt`. `on_epoch_end(epoch,
     samples, history)` is called after each epoch (e.g. to show the sample grid in a notebook).
     """
-    config = replace(config or TrainConfig(), **overrides)
-    device = pick_device(config.device)
-    amp_dtype = _amp_dtype(config.amp, device)
-    channels_last = (
-        config.channels_last if config.channels_last is not None else (device.type == "cuda")
-    )
-    _check_models(G, D)
-    labels = _prepare_labels(data, G, D)  # None unless the models are conditional
-    if labels is not None and isinstance(data, tuple):
-        data = data[0]
-    images = _prepare_data(data, G, D, config, device)
-    if labels is not None:
-        if len(labels) != images.shape[0]:
-            raise ValueError(
-                f"labels: expected one label per image ({images.shape[0]}), received {len(labels)}"
-            )
-        labels = labels.to(images.device)
-    n = images.shape[0]
-    per_iteration = config.batch_size * config.k
-    steps_per_epoch = n // per_iteration
-    total_steps = config.num_epochs * steps_per_epoch
-    if config.max_steps is not None:  # the run ends there: the bar and noise decay end there too
-        total_steps = min(total_steps, config.max_steps)
-    out_dir = Path(config.out_dir) if config.out_dir else None
-
-    G.to(device)
-    D.to(device)
-    if channels_last:
-        G.to(memory_format=torch.channels_last)
-        D.to(memory_format=torch.channels_last)
-    opt_g = make_optimizer(
-        G.parameters(), config.optimizer, config.lr_g, config.betas, config.momentum
-    )
-    opt_d = make_optimizer(
-        D.parameters(), config.optimizer, config.lr_d, config.betas, config.momentum
-    )
-    data_rng = torch.Generator().manual_seed(config.seed)
-    noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
-    torch.manual_seed(config.seed)
-    fixed_noise = sample_noise(
-        config.num_samples, G.latent_dim, config.latent_dist, device, noise_rng
-    )
-    run = _RunState(history=History())
-
+    loop = TrainingLoop(G, D, data, replace(config or TrainConfig(), **overrides), on_epoch_end)
     if resume:
-        if out_dir is None:
+        loop.resume()
+    return loop.run()
+
+
+class TrainingLoop:
+    """One training run, phase by phase: prepare (the constructor), `resume`, `run`, which
+    repeats `step` (one iteration of Algorithm 1) and `end_epoch`, and `checkpoint`.
+
+    `train` is the way to use it; the class exists so that each phase reads on its own.
+    """
+
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        data: Any,
+        config: TrainConfig,
+        on_epoch_end: Callable[[int, torch.Tensor, History], None] | None = None,
+    ) -> None:
+        """Prepare: the device, the data as one tensor, the optimisers, the RNGs, fixed noise."""
+        self.G, self.D, self.config, self.on_epoch_end = G, D, config, on_epoch_end
+        self.device = device = pick_device(config.device)
+        self.amp_dtype = _amp_dtype(config.amp, device)
+        self.channels_last = (
+            config.channels_last if config.channels_last is not None else device.type == "cuda"
+        )
+        _check_models(G, D)
+        labels = _prepare_labels(data, G, D)  # None unless the models are conditional
+        if labels is not None and isinstance(data, tuple):
+            data = data[0]
+        self.images = _prepare_data(data, G, D, config, device)
+        self.n = n = self.images.shape[0]
+        if labels is not None:
+            if len(labels) != n:
+                raise ValueError(
+                    f"labels: expected one label per image ({n}), received {len(labels)}"
+                )
+            labels = labels.to(self.images.device)
+        self.labels = labels
+        self.per_iteration = config.batch_size * config.k
+        self.total_steps = config.num_epochs * (n // self.per_iteration)
+        if config.max_steps is not None:  # the run ends there: the bar and noise decay end there
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.out_dir = Path(config.out_dir) if config.out_dir else None
+
+        G.to(device)
+        D.to(device)
+        if self.channels_last:
+            G.to(memory_format=torch.channels_last)
+            D.to(memory_format=torch.channels_last)
+        self.opt_g = make_optimizer(
+            G.parameters(), config.optimizer, config.lr_g, config.betas, config.momentum
+        )
+        self.opt_d = make_optimizer(
+            D.parameters(), config.optimizer, config.lr_d, config.betas, config.momentum
+        )
+        self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        torch.manual_seed(config.seed)
+        self.fixed_noise = sample_noise(
+            config.num_samples, G.latent_dim, config.latent_dist, device, self.noise_rng
+        )
+        self.state = _RunState(history=History())
+        self.label_tricks = dict(
+            smoothing=config.label_smoothing,
+            noisy=config.noisy_labels,
+            flip_prob=config.label_flip_prob,
+            device=device,
+            generator=self.noise_rng,
+        )
+        self.buffer: list[torch.Tensor] = []  # per-step stats still on the device
+        self.progress = None
+
+    def resume(self) -> None:
+        """Continue from `<out_dir>/checkpoint.pt`: weights, optimisers, RNGs, position, history."""
+        if self.out_dir is None:
             raise ValueError("resume=True needs out_dir: the checkpoint is <out_dir>/checkpoint.pt")
-        ckpt = load_checkpoint(out_dir / "checkpoint.pt")
-        _check_resumable(ckpt, config, n)
-        G.load_state_dict(ckpt["G"])
-        D.load_state_dict(ckpt["D"])
-        opt_g.load_state_dict(ckpt["opt_g"])
-        opt_d.load_state_dict(ckpt["opt_d"])
-        data_rng.set_state(ckpt["data_rng"])
-        noise_rng.set_state(ckpt["noise_rng"])
+        ckpt = load_checkpoint(self.out_dir / "checkpoint.pt")
+        _check_resumable(ckpt, self.config, self.n)
+        self.G.load_state_dict(ckpt["G"])
+        self.D.load_state_dict(ckpt["D"])
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.data_rng.set_state(ckpt["data_rng"])
+        self.noise_rng.set_state(ckpt["noise_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
-        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+        if self.device.type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"])
-        fixed_noise = ckpt["fixed_noise"].to(device)
-        run = _RunState(
+        self.fixed_noise = ckpt["fixed_noise"].to(self.device)
+        self.state = _RunState(
             history=History.from_dict(ckpt["history"]),
             step=ckpt["step"],
             epoch=ckpt["epoch"],
@@ -379,149 +412,159 @@ def train(
             samples=ckpt.get("samples", {}),
         )
 
-    result = TrainResult(run.history, fixed_noise.cpu(), run.samples, config, out_dir)
-    if out_dir is not None:
-        (out_dir / "samples").mkdir(parents=True, exist_ok=True)
-    G.train()
-    D.train()
-    progress = _progress_bar(total_steps, run.step, config.progress)
-    buffer: list[torch.Tensor] = []
+    def run(self) -> TrainResult:
+        """Epochs of steps until num_epochs (or max_steps) is reached."""
+        config, state = self.config, self.state
+        result = TrainResult(
+            state.history, self.fixed_noise.cpu(), state.samples, config, self.out_dir
+        )
+        if self.out_dir is not None:
+            (self.out_dir / "samples").mkdir(parents=True, exist_ok=True)
+        self.G.train()
+        self.D.train()
+        self.progress = _progress_bar(self.total_steps, state.step, config.progress)
+        try:
+            while state.epoch < config.num_epochs:
+                if state.perm is None:
+                    state.perm = torch.randperm(self.n, generator=self.data_rng)
+                    state.position = 0
+                perm = state.perm.to(self.images.device)
+                while state.position + self.per_iteration <= self.n:
+                    if config.max_steps is not None and state.step >= config.max_steps:
+                        self.checkpoint()
+                        return result
+                    self.step(perm)
+                self.end_epoch()
+        finally:
+            self.progress.close()
+        return result
 
-    def flush() -> None:
-        """Move buffered stats to the history (one sync) and stop on NaN/inf."""
-        if not buffer:
+    def step(self, perm: torch.Tensor) -> None:
+        """One iteration of Algorithm 1: k discriminator steps, then one generator step."""
+        config, state, B = self.config, self.state, self.config.batch_size
+        std = noise_std_at(
+            state.step, self.total_steps, config.instance_noise, config.instance_noise_schedule
+        )
+        for i in range(config.k):
+            idx = perm[state.position : state.position + B]
+            state.position += B
+            X = _to_model_range(
+                self.images[idx], self.G.output_range, self.device, self.channels_last
+            )
+            Z = sample_noise(B, self.G.latent_dim, config.latent_dist, self.device, self.noise_rng)
+            y = None if self.labels is None else self.labels[idx].to(self.device)
+            last = i == config.k - 1
+            # The last D step's fakes keep G's graph and are reused for G's step
+            # (as in the PyTorch DCGAN example): one G forward per iteration saved.
+            with contextlib.nullcontext() if last else torch.no_grad():
+                with _autocast(self.device, self.amp_dtype):
+                    fake = self.G(Z) if y is None else self.G(Z, y)
+            d_stats = discriminator_step(
+                self.D,
+                self.opt_d,
+                X,
+                fake,
+                real_target=discriminator_targets(B, True, **self.label_tricks),
+                fake_target=discriminator_targets(B, False, **self.label_tricks),
+                noise_std=std,
+                generator=self.noise_rng,
+                amp_dtype=self.amp_dtype,
+                labels=y,
+            )
+        g_stats = generator_step(
+            self.D,
+            self.opt_g,
+            fake,
+            form=config.generator_loss,
+            noise_std=std,
+            generator=self.noise_rng,
+            amp_dtype=self.amp_dtype,
+            labels=y,
+        )
+        stats = {**d_stats, **g_stats}
+        # one row per step: the history's stats, then whether G's images were finite
+        stats["fake_finite"] = torch.isfinite(fake.detach()).all()
+        self.buffer.append(torch.stack([stats[name].float().to(self.device) for name in _ROW]))
+        state.step += 1
+        self.progress.update(1)
+        if state.step % config.log_every == 0:
+            self.flush()
+        if config.checkpoint_every and state.step % config.checkpoint_every == 0:
+            self.checkpoint()
+
+    def end_epoch(self) -> None:
+        """Samples from the fixed noise, the epoch's files, a checkpoint, the callback."""
+        self.flush()
+        state = self.state
+        state.epoch += 1
+        state.perm = None
+        samples = generate_images(self.G, self.fixed_noise)  # eval mode, on the CPU
+        state.samples[state.epoch] = samples
+        if self.out_dir is not None:
+            _write_epoch_files(
+                self.out_dir, state.epoch, samples, state.history, self.G.output_range
+            )
+        self.checkpoint()
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(state.epoch, samples, state.history)
+
+    def flush(self) -> None:
+        """Move buffered stats to the history (one device sync) and stop on NaN/inf."""
+        if not self.buffer:
             return
-        rows = torch.stack(buffer).cpu().tolist()
-        first = run.step - len(rows) + 1
+        state = self.state
+        rows = torch.stack(self.buffer).cpu().tolist()
+        first = state.step - len(rows) + 1
         for i, row in enumerate(rows):
             stats = dict(zip(_ROW, row, strict=True))
-            if not all(
-                map(
-                    math.isfinite,
-                    (stats["fake_finite"] or math.nan, stats["loss_d"], stats["loss_g"]),
-                )
-            ):
-                progress.close()
-                raise TrainingDiverged(_divergence_message(stats, first + i, config))
-            run.history.append(first + i, run.epoch, stats)
-        buffer.clear()
-        progress.set_postfix(
-            loss_d=f"{run.history.last('loss_d', 10):.3f}",
-            loss_g=f"{run.history.last('loss_g', 10):.3f}",
-            D_x=f"{run.history.last('d_real', 10):.2f}",
-            D_G_z=f"{run.history.last('d_fake', 10):.2f}",
+            finite = (stats["fake_finite"] or math.nan, stats["loss_d"], stats["loss_g"])
+            if not all(map(math.isfinite, finite)):
+                self.progress.close()
+                raise TrainingDiverged(_divergence_message(stats, first + i, self.config))
+            state.history.append(first + i, state.epoch, stats)
+        self.buffer.clear()
+        history = state.history
+        self.progress.set_postfix(
+            loss_d=f"{history.last('loss_d', 10):.3f}",
+            loss_g=f"{history.last('loss_g', 10):.3f}",
+            D_x=f"{history.last('d_real', 10):.2f}",
+            D_G_z=f"{history.last('d_fake', 10):.2f}",
             refresh=False,
         )
 
-    def checkpoint() -> None:
-        flush()
-        if out_dir is None:
+    def checkpoint(self) -> None:
+        """Everything `resume` needs, in `<out_dir>/checkpoint.pt` (nothing without out_dir)."""
+        self.flush()
+        if self.out_dir is None:
             return
+        state, device = self.state, self.device
         save_checkpoint(
-            out_dir / "checkpoint.pt",
+            self.out_dir / "checkpoint.pt",
             {
-                "G": G.state_dict(),
-                "D": D.state_dict(),
-                "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(),
-                "config": asdict(config),
-                "num_images": n,
-                "step": run.step,
-                "epoch": run.epoch,
-                "position": run.position,
-                "perm": run.perm,
-                "data_rng": data_rng.get_state(),
-                "noise_rng": noise_rng.get_state(),
+                "G": self.G.state_dict(),
+                "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(),
+                "config": asdict(self.config),
+                "num_images": self.n,
+                "step": state.step,
+                "epoch": state.epoch,
+                "position": state.position,
+                "perm": state.perm,
+                "data_rng": self.data_rng.get_state(),
+                "noise_rng": self.noise_rng.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-                "fixed_noise": fixed_noise.cpu(),
-                "history": run.history.to_dict(),
+                "fixed_noise": self.fixed_noise.cpu(),
+                "history": state.history.to_dict(),
                 # the last few epochs' grids only: a long run's would bloat every checkpoint
-                "samples": {e: run.samples[e] for e in sorted(run.samples)[-CHECKPOINT_SAMPLES:]},
-                "model": _registry_name(G),
-                "latent_dim": G.latent_dim,
+                "samples": {
+                    e: state.samples[e] for e in sorted(state.samples)[-CHECKPOINT_SAMPLES:]
+                },
+                "model": _registry_name(self.G),
+                "latent_dim": self.G.latent_dim,
             },
         )
-
-    label_tricks = dict(
-        smoothing=config.label_smoothing,
-        noisy=config.noisy_labels,
-        flip_prob=config.label_flip_prob,
-        device=device,
-        generator=noise_rng,
-    )
-    B = config.batch_size
-    try:
-        while run.epoch < config.num_epochs:
-            if run.perm is None:
-                run.perm = torch.randperm(n, generator=data_rng)
-                run.position = 0
-            perm_dev = run.perm.to(images.device)
-            while run.position + per_iteration <= n:
-                if config.max_steps is not None and run.step >= config.max_steps:
-                    checkpoint()
-                    return result
-                std = noise_std_at(
-                    run.step, total_steps, config.instance_noise, config.instance_noise_schedule
-                )
-                for i in range(config.k):
-                    idx = perm_dev[run.position : run.position + B]
-                    run.position += B
-                    X = _to_model_range(images[idx], G.output_range, device, channels_last)
-                    Z = sample_noise(B, G.latent_dim, config.latent_dist, device, noise_rng)
-                    y = None if labels is None else labels[idx].to(device)  # conditional only
-                    last = i == config.k - 1
-                    # The last D step's fakes keep G's graph and are reused for G's step
-                    # (as in the PyTorch DCGAN example): one G forward per iteration saved.
-                    with contextlib.nullcontext() if last else torch.no_grad():
-                        with _autocast(device, amp_dtype):
-                            fake = G(Z) if y is None else G(Z, y)
-                    d_stats = discriminator_step(
-                        D,
-                        opt_d,
-                        X,
-                        fake,
-                        real_target=discriminator_targets(B, True, **label_tricks),
-                        fake_target=discriminator_targets(B, False, **label_tricks),
-                        noise_std=std,
-                        generator=noise_rng,
-                        amp_dtype=amp_dtype,
-                        labels=y,
-                    )
-                g_stats = generator_step(
-                    D,
-                    opt_g,
-                    fake,
-                    form=config.generator_loss,
-                    noise_std=std,
-                    generator=noise_rng,
-                    amp_dtype=amp_dtype,
-                    labels=y,
-                )
-                stats = {**d_stats, **g_stats}
-                # one row per step: the history's stats, then whether G's images were finite
-                stats["fake_finite"] = torch.isfinite(fake.detach()).all()
-                buffer.append(torch.stack([stats[name].float().to(device) for name in _ROW]))
-                run.step += 1
-                progress.update(1)
-                if run.step % config.log_every == 0:
-                    flush()
-                if config.checkpoint_every and run.step % config.checkpoint_every == 0:
-                    checkpoint()
-            # end of epoch: samples from the fixed noise, files, checkpoint
-            flush()
-            run.epoch += 1
-            run.perm = None
-            samples = generate_images(G, fixed_noise)  # eval mode, on the CPU
-            run.samples[run.epoch] = samples
-            if out_dir is not None:
-                _write_epoch_files(out_dir, run.epoch, samples, run.history, G.output_range)
-            checkpoint()
-            if on_epoch_end is not None:
-                on_epoch_end(run.epoch, samples, run.history)
-    finally:
-        progress.close()
-    return result
 
 
 @dataclass

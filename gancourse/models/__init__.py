@@ -113,7 +113,7 @@ MODELS: dict[str, ModelSpec] = {
             dcgan_init=True,
             default_data="celeba",
             parameters={"G": 3_576_704, "D": 2_765_568},
-            source="Radford et al. (2015), CelebA",
+            source="the PyTorch DCGAN tutorial's layout of Radford et al. (2015), CelebA",
         ),
     ]
 }
