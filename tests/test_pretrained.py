@@ -36,7 +36,7 @@ def test_each_shipped_generator_draws_every_digit_recognisably(name, classifier)
     images, confidence, read = readings(G, classifier, labels)
     assert images.shape == (N, *G.image_shape)
     assert images.min() >= -1 and images.max() <= 1
-    assert confidence.mean() > 0.8, f"{name}: mean confidence {confidence.mean():.3f}"
+    assert confidence.mean() > 0.75, f"{name}: mean confidence {confidence.mean():.3f}"
     shares = torch.bincount(read, minlength=10).float() / N
     assert shares.min() > 0.02, f"{name}: a digit is (almost) never drawn: {shares.tolist()}"
     if name == "conditional":
