@@ -36,7 +36,7 @@ def log_d(out: torch.Tensor, outputs: str) -> torch.Tensor:
     out = _checked(out, outputs, "D's output")
     if outputs == "logits":
         return -F.softplus(-out)
-    return torch.log(out).clamp_min(_LOG_FLOOR)
+    return _floored_log(out)
 
 
 def log_one_minus_d(out: torch.Tensor, outputs: str) -> torch.Tensor:
@@ -44,7 +44,20 @@ def log_one_minus_d(out: torch.Tensor, outputs: str) -> torch.Tensor:
     out = _checked(out, outputs, "D's output")
     if outputs == "logits":
         return -F.softplus(out)
-    return torch.log1p(-out).clamp_min(_LOG_FLOOR)
+    return _floored_log(1 - out)
+
+
+def _floored_log(p: torch.Tensor) -> torch.Tensor:
+    """log(p), clamped at _LOG_FLOOR, with a zero gradient where p is 0.
+
+    `log(p).clamp_min(floor)` has the right values but a NaN gradient at p = 0 (0 * inf): a
+    generator that pushes D(G(z)) to exactly 1 under the saturating loss turned G's weights to
+    NaN after a few steps (chapter 2's D-then-G run at 50 steps)."""
+    positive = p > 0
+    safe = torch.where(positive, p, torch.ones_like(p))
+    return torch.where(positive, torch.log(safe), torch.full_like(p, _LOG_FLOOR)).clamp_min(
+        _LOG_FLOOR
+    )
 
 
 def bce(out: torch.Tensor, y: torch.Tensor | float, outputs: str = "probs") -> torch.Tensor:

@@ -27,9 +27,21 @@ def mnist_digits() -> torch.Tensor:
 
 @pytest.fixture(scope="session")
 def built_book():
-    """The book built once per session at the smoke size; a failed build fails with its log."""
-    from book_build import HTML, build_book
+    """The book built once per session at the smoke size; a failed build fails with its log.
 
+    GANCOURSE_TEST_BOOK=<html folder> checks a book that is already built instead (e.g. the
+    published size: `GANCOURSE_TEST_BOOK=_build/cpu/_build/html pytest tests/test_book_browser.py`).
+    """
+    import os
+    from pathlib import Path
+
+    from book_build import HTML, ROOT, build_book
+
+    if os.environ.get("GANCOURSE_TEST_BOOK"):
+        html = ROOT / Path(os.environ["GANCOURSE_TEST_BOOK"])
+        if not (html / "index.html").is_file():
+            pytest.fail(f"GANCOURSE_TEST_BOOK: expected a built book in {html}, no index.html")
+        return html
     result = build_book()
     if result.returncode != 0:
         log = (result.stdout + result.stderr)[-6000:]

@@ -99,3 +99,17 @@ def test_label_shape_must_match():
 def test_integer_outputs_are_rejected():
     with pytest.raises(TypeError, match="floating point"):
         gc.bce(torch.ones(3, 1, dtype=torch.long), 1.0, "probs")
+
+
+@pytest.mark.parametrize("form", ["saturating", "non-saturating"])
+def test_probabilities_of_exactly_0_or_1_give_floored_losses_and_finite_gradients(form):
+    # A generator under the saturating loss pushes D(G(z)) to exactly 1.0; log(1 - 1) must
+    # not turn G's weights into NaN (it did, through clamp's 0 * inf gradient).
+    p = torch.tensor([[0.0], [0.5], [1.0]], requires_grad=True)
+    loss = gc.generator_loss(p, "probs", form)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(p.grad).all()
+    bce_loss = gc.bce(p, 1.0) + gc.bce(p, 0.0)
+    assert torch.isfinite(bce_loss)
+    expected = F.binary_cross_entropy(p.detach(), torch.ones(3, 1))
+    assert torch.allclose(gc.bce(p.detach(), 1.0), expected)
