@@ -171,10 +171,10 @@ def model_card(card: dict) -> str:
         "digit that was asked for, and 'variety across z vs real' the pixel spread across z for a",
         "fixed digit over that of real digits of one class (1: as varied as real digits).",
         "",
-        "'train seconds' is wall time on the 2-core CPU that trained them. The vanilla and dcgan32",
-        "generators were trained on one thread each while the machine ran other jobs, so their",
-        "times are not what an idle machine needs (about 2 s per vanilla epoch and 25 s per dcgan32",
-        "epoch of the 5k sample on two idle cores).",
+        "'train seconds' is wall time on the 2-core CPU that trained them. The vanilla and",
+        "dcgan32 generators were trained on one thread each while the machine ran other jobs, so",
+        "their times are not what an idle machine needs (about 2 s per vanilla epoch and 25 s per",
+        "dcgan32 epoch of the 5k sample on two idle cores).",
         "",
     ]
     for name, info in card.items():
