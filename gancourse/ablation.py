@@ -164,10 +164,8 @@ def summarise(rows: Sequence[AblationRow]) -> list[VariantSummary]:
         by_variant.setdefault(row.variant, []).append(row.fid)
     summaries = []
     for name, scores in by_variant.items():
-        n = len(scores)
-        mean = sum(scores) / n
-        std = math.sqrt(sum((s - mean) ** 2 for s in scores) / (n - 1)) if n > 1 else 0.0
-        summaries.append(VariantSummary(name, n, mean, std, min(scores), max(scores)))
+        mean, std = mean_std(scores)
+        summaries.append(VariantSummary(name, len(scores), mean, std, min(scores), max(scores)))
     return summaries
 
 
