@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=_positive_int, default=None)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    t.add_argument(
+        "--amp",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bf16 autocast; auto: on CUDA with bf16, on a CPU where measured faster",
+    )
     t.add_argument("--out", required=True, help="output folder")
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     t.add_argument("--no-progress", action="store_true")
@@ -151,6 +157,7 @@ def _train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         seed=args.seed,
         device=args.device,
+        amp={"auto": None, "on": True, "off": False}[args.amp],
         out_dir=args.out,
         progress=not args.no_progress,
     )
@@ -160,7 +167,7 @@ def _train(args: argparse.Namespace) -> int:
     h = result.history
     print(
         f"done: {len(h)} generator steps; last loss_d={h.last('loss_d', 20):.3f} "
-        f"loss_g={h.last('loss_g', 20):.3f}; files in {args.out}"
+        f"loss_g={h.last('loss_g', 20):.3f}; files in {args.out}; computed in {result.precision}"
     )
     return 0
 

@@ -40,6 +40,7 @@ from gancourse.latent import generate_images
 from gancourse.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from gancourse.models.base import OUTPUT_RANGES
 from gancourse.models.conditional import check_labels, is_conditional
+from gancourse.precision import IterationProbe, Precision, choose_precision
 from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_targets
 from gancourse.tricks import instance_noise_std as noise_std_at
 
@@ -72,7 +73,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many generator steps (smoke runs)
     seed: int = 0  # seeds noise, shuffling and dropout for this run
     device: str | None = None  # None: CUDA, then Apple MPS, then CPU
-    amp: bool | None = None  # bf16 mixed precision; None: on where CUDA supports bf16
+    amp: bool | None = None  # bf16 autocast; None: on CUDA with bf16, measured on CPUs
     channels_last: bool | None = None  # NHWC memory layout for conv nets; None: on CUDA
     num_samples: int = 64  # images in the fixed-noise sample grid
     log_every: int = 10  # generator steps between progress updates (and NaN checks)
@@ -136,6 +137,7 @@ class TrainResult:
     samples: dict[int, torch.Tensor] = field(default_factory=dict)  # epoch -> images (CPU)
     config: TrainConfig | None = None
     out_dir: Path | None = None
+    precision: Precision | None = None  # the number format it ran in, and why
 
 
 # --------------------------------------------------------------------------- the two steps
@@ -336,7 +338,6 @@ class TrainingLoop:
         """Prepare: the device, the data as one tensor, the optimisers, the RNGs, fixed noise."""
         self.G, self.D, self.config, self.on_epoch_end = G, D, config, on_epoch_end
         self.device = device = pick_device(config.device)
-        self.amp_dtype = _amp_dtype(config.amp, device)
         self.channels_last = (
             config.channels_last if config.channels_last is not None else device.type == "cuda"
         )
@@ -376,6 +377,8 @@ class TrainingLoop:
         self.fixed_noise = sample_noise(
             config.num_samples, G.latent_dim, config.latent_dist, device, self.noise_rng
         )
+        self.precision = self._choose_precision()
+        self.amp_dtype = self.precision.dtype
         self.state = _RunState(history=History())
         self.label_tricks = dict(
             smoothing=config.label_smoothing,
@@ -386,6 +389,23 @@ class TrainingLoop:
         )
         self.buffer: list[torch.Tensor] = []  # per-step stats still on the device
         self.progress = None
+
+    def _choose_precision(self) -> Precision:
+        """bf16 autocast or float32 (`gancourse.precision`: measured on CPUs with native bf16)."""
+        config, B = self.config, self.config.batch_size
+        probe = None
+        if self.n >= B:
+            gen = torch.Generator(device=self.device).manual_seed(0)
+            X = _to_model_range(
+                self.images[:B], self.G.output_range, self.device, self.channels_last
+            )
+            Z = sample_noise(B, self.G.latent_dim, config.latent_dist, self.device, gen)
+            y = None if self.labels is None else self.labels[:B].to(self.device)
+            probe = IterationProbe(self.G, self.D, self.opt_g, self.opt_d, X, Z, y)
+        precision = choose_precision(config.amp, self.device, probe, self.total_steps)
+        if config.amp and precision.dtype is None:
+            warnings.warn(f"amp=True but training in float32: {precision.reason}", stacklevel=4)
+        return precision
 
     def resume(self) -> None:
         """Continue from `<out_dir>/checkpoint.pt`: weights, optimisers, RNGs, position, history."""
@@ -400,6 +420,11 @@ class TrainingLoop:
         self.data_rng.set_state(ckpt["data_rng"])
         self.noise_rng.set_state(ckpt["noise_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
+        if self.config.amp is None and "amp_dtype" in ckpt:  # continue in the run's format
+            dtype = getattr(torch, ckpt["amp_dtype"]) if ckpt["amp_dtype"] else None
+            if dtype != self.amp_dtype:
+                self.precision = Precision(dtype, "the format the checkpointed run used")
+                self.amp_dtype = dtype
         if self.device.type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"])
         self.fixed_noise = ckpt["fixed_noise"].to(self.device)
@@ -416,7 +441,12 @@ class TrainingLoop:
         """Epochs of steps until num_epochs (or max_steps) is reached."""
         config, state = self.config, self.state
         result = TrainResult(
-            state.history, self.fixed_noise.cpu(), state.samples, config, self.out_dir
+            state.history,
+            self.fixed_noise.cpu(),
+            state.samples,
+            config,
+            self.out_dir,
+            self.precision,
         )
         if self.out_dir is not None:
             (self.out_dir / "samples").mkdir(parents=True, exist_ok=True)
@@ -562,6 +592,7 @@ class TrainingLoop:
                     e: state.samples[e] for e in sorted(state.samples)[-CHECKPOINT_SAMPLES:]
                 },
                 "model": _registry_name(self.G),
+                "amp_dtype": str(self.amp_dtype).removeprefix("torch.") if self.amp_dtype else None,
                 "latent_dim": self.G.latent_dim,
             },
         )
@@ -575,19 +606,6 @@ class _RunState:
     position: int = 0  # real images consumed in the current epoch
     perm: torch.Tensor | None = None  # the current epoch's shuffling
     samples: dict[int, torch.Tensor] = field(default_factory=dict)
-
-
-def _amp_dtype(amp: bool | None, device: torch.device) -> torch.dtype | None:
-    if amp is None:
-        amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    if not amp:
-        return None
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        warnings.warn(
-            "amp=True but this GPU has no bf16 support; training in float32", stacklevel=3
-        )
-        return None
-    return torch.bfloat16
 
 
 def _check_models(G: nn.Module, D: nn.Module) -> None:

@@ -167,3 +167,9 @@ def test_a_closed_pipe_ends_quietly():
     )
     out, err = proc.communicate(timeout=120)
     assert out.startswith("name") and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_train_reports_its_number_format(tmp_path, offline_root, capsys):
+    with pytest.warns(UserWarning, match="5,000"):
+        assert run_train(tmp_path, offline_root, "--epochs", "1", "--amp", "off") == 0
+    assert "computed in float32 (amp=False)" in capsys.readouterr().out
