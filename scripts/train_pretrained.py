@@ -32,7 +32,7 @@ import time
 import torch
 
 import gancourse as gc
-from gancourse.metrics import fid, load_mnist_extractor
+from gancourse.metrics import fid, load_mnist_extractor, read_digits
 from gancourse.metrics.memorisation import nearest_neighbours
 from gancourse.models.pretrained import (
     PRETRAINED,
@@ -121,17 +121,15 @@ def measure(name: str, G, data) -> dict:
     asked = torch.arange(NUM_EVAL) % 10
     images = G(Z, asked) if name == "conditional" else G(Z)
     to01 = (images.float() + 1) / 2 if G.output_range == "tanh" else images.float()
-    probs = extractor.class_probabilities(to01)
-    confidence, read = probs.max(dim=1)
-    shares = torch.bincount(read, minlength=10).float() / NUM_EVAL
+    reading = read_digits(to01, (0.0, 1.0), extractor)
     real = data.images[:NUM_EVAL].float()
     real01 = (real + 1) / 2 if G.output_range == "tanh" else real
     near_gen, _ = nearest_neighbours(to01, real01, progress=False)
     near_real, _ = nearest_neighbours(real01, real01, exclude_self=True, progress=False)
     out = {
-        "classifier_mean_confidence": round(confidence.mean().item(), 3),
-        "share_confident_above_0.9": round((confidence > 0.9).float().mean().item(), 3),
-        "class_shares": [round(s, 3) for s in shares.tolist()],
+        "classifier_mean_confidence": round(reading.mean_confidence, 3),
+        "share_confident_above_0.9": round(reading.share_confident, 3),
+        "class_shares": [round(s, 3) for s in reading.class_shares],
         "mnist_fid_2000": round(
             fid(to01, real01, extractor=extractor, num_samples=NUM_EVAL, progress=False), 2
         ),
@@ -140,7 +138,7 @@ def measure(name: str, G, data) -> dict:
         ),
     }
     if name == "conditional":
-        out["asked_digit_read"] = round((read == asked).float().mean().item(), 3)
+        out["asked_digit_read"] = round((reading.digits == asked).float().mean().item(), 3)
         per_digit = [G(torch.randn(64, G.latent_dim, generator=gen), d) for d in range(10)]
         variety = torch.stack([x.float().std(dim=0).mean() for x in per_digit]).mean().item()
         labels = data.labels[: len(data.images)]

@@ -130,3 +130,21 @@ def test_missing_weights_file_says_which_file_and_how_to_make_it(monkeypatch, tm
     with pytest.raises(FileNotFoundError, match="train_mnist_net.py") as err:
         load_mnist_extractor("cpu")
     assert str(missing) in str(err.value)
+
+
+def test_read_digits_reads_real_digits_and_not_noise(mnist_digits):
+    """Real digits read confidently and in about equal shares; uniform noise does not read;
+    the same images in [0, 1] or in [-1, 1] read the same once value_range says which."""
+    from gancourse.metrics import read_digits
+
+    digits = mnist_digits[::10]  # the sample is sorted by class: every tenth, all classes
+    real = read_digits(digits)
+    assert real.share_confident > 0.9 and real.mean_confidence > 0.9
+    assert len(real.class_shares) == 10 and abs(sum(real.class_shares) - 1) < 1e-9
+    assert max(real.class_shares) < 0.2 and real.digits.shape == (500,)
+    same = read_digits((digits + 1) / 2, value_range=(0.0, 1.0))
+    assert torch.equal(same.digits, real.digits)
+    noise = read_digits(torch.rand(500, 1, 28, 28) * 2 - 1)
+    assert noise.share_confident < 0.5 * real.share_confident
+    with pytest.raises(ValueError, match=r"high > low.*\(1, 0\)"):
+        read_digits(mnist_digits[:4], value_range=(1, 0))

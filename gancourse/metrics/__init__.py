@@ -5,6 +5,7 @@ the memorisation check, and the feature extractors they use.
     score = fid(G, "mnist", extractor=load_mnist_extractor())  # offline MNIST FID
 """
 
+from gancourse.metrics.digit_reading import DigitReading, read_digits
 from gancourse.metrics.extractor import FeatureExtractor, check_images
 from gancourse.metrics.fid import compute_statistics, fid, reference_statistics
 from gancourse.metrics.frechet import covariance_factor, frechet_distance
@@ -30,6 +31,7 @@ from gancourse.metrics.statistics import (
 )
 
 __all__ = [
+    "DigitReading",
     "FIDInceptionV3",
     "FeatureExtractor",
     "FeatureStatistics",
@@ -51,6 +53,7 @@ __all__ = [
     "memorisation_figure",
     "nearest_neighbours",
     "precision_recall",
+    "read_digits",
     "reference_statistics",
     "statistics_of_features",
 ]
