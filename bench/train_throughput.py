@@ -90,9 +90,26 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 from gancourse import TrainConfig, train  # noqa: E402
 from gancourse.data import load_images, mnist_sample, write_mnist_idx  # noqa: E402
+from gancourse.metrics import fid, load_mnist_extractor, read_digits  # noqa: E402
 from gancourse.models import build_discriminator, build_generator, get_spec  # noqa: E402
+from gancourse.training import TrainingLoop  # noqa: E402
 
 MODELS = ("vanilla", "dcgan32")
+# The loops compared: the conventional one, gancourse forced to float32, gancourse's defaults
+# (bf16 autocast where `gancourse.precision` chooses it: CUDA with bf16, a CPU where measured).
+LOOPS = ("baseline", "gancourse_fp32", "gancourse")
+LOOP_TITLES = {
+    "baseline": "baseline",
+    "gancourse_fp32": "gancourse, float32",
+    "gancourse": "gancourse, defaults",
+}
+# quality comparisons: (loop, against); the last one is "does bf16 cost quality?"
+QUALITY_PAIRS = (
+    ("gancourse", "baseline"),
+    ("gancourse_fp32", "baseline"),
+    ("gancourse", "gancourse_fp32"),
+)
+STATS = ("mnist_fid", "confidence_gap", "hist_l1", "pixel_fd", "mean_img")
 TARGETS = {"cpu": {"vanilla": 1.5, "dcgan32": 3.0}, "cuda": {"vanilla": 10.0, "dcgan32": 10.0}}
 QUALITY_STEPS = {"vanilla": 800, "dcgan32": 150}  # generator steps at batch 64 by default
 QUALITY_BATCH = 64
@@ -181,8 +198,12 @@ def build_models(name: str, device: torch.device) -> dict[str, tuple[nn.Module, 
     D_ours = build_discriminator(name, outputs="logits")
     G_ours.load_state_dict(G_base.state_dict())
     D_ours.load_state_dict(D_base.state_dict())
+    G_fp32, D_fp32 = build_generator(name), build_discriminator(name, outputs="logits")
+    G_fp32.load_state_dict(G_base.state_dict())
+    D_fp32.load_state_dict(D_base.state_dict())
     return {
         "baseline": (G_base.to(device), D_base.to(device)),
+        "gancourse_fp32": (G_fp32.to(device), D_fp32.to(device)),
         "gancourse": (G_ours.to(device), D_ours.to(device)),
     }
 
@@ -250,8 +271,12 @@ def gancourse_train(
     steps: int,
     device: torch.device,
     seed: int = 0,
+    amp: bool | None = None,
 ) -> Any:
-    """gancourse's loop with its defaults for the model and device, stopped after `steps`."""
+    """gancourse's loop with its defaults for the model and device, stopped after `steps`.
+
+    `amp` is passed on; the timed runs pass the format a long run chooses (`run_precision`),
+    because `amp=None` keeps runs shorter than `gancourse.precision.MIN_STEPS` in float32."""
     epochs = math.ceil(steps * batch_size / len(data)) + 1  # never the binding limit
     config = TrainConfig.for_model(
         name,
@@ -260,9 +285,27 @@ def gancourse_train(
         max_steps=steps,
         device=str(device),
         seed=seed,
+        amp=amp,
         progress=False,
     )
     return train(G, D, data, config)
+
+
+def run_precision(
+    name: str, G: nn.Module, D: nn.Module, data: Any, batch_size: int, device: torch.device
+) -> Any:
+    """The number format `train` chooses by default for a long run of this model and batch
+    (measured once per process on a CPU with native bf16; see `gancourse.precision`)."""
+    config = TrainConfig.for_model(
+        name, batch_size=batch_size, num_epochs=100, device=str(device), progress=False
+    )
+    start = time.perf_counter()
+    precision = TrainingLoop(G, D, data, config).precision
+    print(
+        f"  {name} B={batch_size}: defaults compute in {precision} "
+        f"[{time.perf_counter() - start:.1f} s to decide]"
+    )
+    return precision
 
 
 def sync(device: torch.device) -> None:
@@ -294,49 +337,59 @@ def measure_throughput(
         conventional_dataset(root, name), batch_size, args.num_workers, device
     )
     data = gancourse_images(root, name)
-    G_b, D_b = models["baseline"]
-    G_o, D_o = models["gancourse"]
+    precision = run_precision(name, *models["gancourse"], data, batch_size, device)
+    amp = {"gancourse_fp32": False, "gancourse": precision.dtype is not None}
 
-    def run_baseline(steps: int) -> None:
-        conventional_train(G_b, D_b, loader, steps, device)
+    def runner(loop: str) -> Any:
+        G, D = models[loop]
+        if loop == "baseline":
+            return lambda steps: conventional_train(G, D, loader, steps, device)
+        return lambda steps: gancourse_train(
+            name, G, D, data, batch_size, steps, device, amp=amp[loop]
+        )
 
-    def run_ours(steps: int) -> None:
-        gancourse_train(name, G_o, D_o, data, batch_size, steps, device)
-
+    runs = {loop: runner(loop) for loop in LOOPS}
     warmup = max(args.warmup, 1)
-    run_baseline(warmup)  # first calls: allocations, oneDNN/cuDNN kernel choices
-    run_ours(warmup)
+    for run in runs.values():  # first calls: allocations, oneDNN/cuDNN kernel choices
+        run(warmup)
     steps = args.steps
     if steps is None:  # enough steps for a baseline run of about --run-seconds
-        probe = timed(device, run_baseline, warmup) / warmup
+        probe = timed(device, runs["baseline"], warmup) / warmup
         steps = max(MIN_STEPS, math.ceil(args.run_seconds / probe))
-    seconds: dict[str, list[float]] = {"baseline": [], "gancourse": []}
+    seconds: dict[str, list[float]] = {loop: [] for loop in LOOPS}
     for r in range(args.repeats):
-        seconds["baseline"].append(timed(device, run_baseline, steps))
-        seconds["gancourse"].append(timed(device, run_ours, steps))
+        for loop in LOOPS:  # alternated: a disturbance hits all loops alike
+            seconds[loop].append(timed(device, runs[loop], steps))
         print(
             f"  {name:8s} B={batch_size:<4d} {steps:4d} steps, round {r + 1}/{args.repeats}: "
-            f"baseline {steps * batch_size / seconds['baseline'][-1]:8.0f} img/s, "
-            f"gancourse {steps * batch_size / seconds['gancourse'][-1]:8.0f} img/s",
+            + ", ".join(
+                f"{LOOP_TITLES[loop]} {steps * batch_size / seconds[loop][-1]:6.0f} img/s"
+                for loop in LOOPS
+            ),
             flush=True,
         )
     rate = {loop: [steps * batch_size / s for s in secs] for loop, secs in seconds.items()}
     median = {loop: statistics.median(values) for loop, values in rate.items()}
     best = {loop: max(values) for loop, values in rate.items()}
-    paired = [o / b for o, b in zip(rate["gancourse"], rate["baseline"], strict=True)]
     return {
         "model": name,
         "batch_size": batch_size,
         "steps": steps,
+        "precision": str(precision),
+        "precision_ms": {"float32": precision.float32_ms, "bfloat16": precision.bfloat16_ms},
         "seconds": seconds,
         "images_per_s": rate,
         "median_images_per_s": median,
         "ratio": median["gancourse"] / median["baseline"],
+        "ratio_fp32": median["gancourse_fp32"] / median["baseline"],
         # Secondary views, for a shared machine: the fastest round of each loop (least
         # disturbed), and the spread of the per-round ratios (each from adjacent runs).
         "best_images_per_s": best,
         "best_ratio": best["gancourse"] / best["baseline"],
-        "round_ratios": paired,
+        "round_ratios": [o / b for o, b in zip(rate["gancourse"], rate["baseline"], strict=True)],
+        "round_ratios_fp32": [
+            o / b for o, b in zip(rate["gancourse_fp32"], rate["baseline"], strict=True)
+        ],
     }
 
 
@@ -427,12 +480,17 @@ def pixel_fd(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross))
 
 
-def compare(fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-    """The three statistics between two image sets in [-1, 1] (lower: closer)."""
+def compare(fake: torch.Tensor, real: torch.Tensor, classifier: nn.Module) -> dict[str, float]:
+    """The statistics between two image sets in [-1, 1] (lower: closer): the offline MNIST FID
+    (the shipped classifier's features), how unsure the classifier is of `fake` (1 - its mean
+    confidence) and three raw-pixel statistics."""
     edges = (-1.0, 1.0)
     h_fake, _ = np.histogram(fake.numpy(), bins=HIST_BINS, range=edges)
     h_real, _ = np.histogram(real.numpy(), bins=HIST_BINS, range=edges)
+    options = dict(extractor=classifier, num_samples=len(fake), progress=False)
     return {
+        "mnist_fid": fid(fake, real, value_range=edges, reference_range=edges, **options),
+        "confidence_gap": 1 - read_digits(fake, edges, classifier).mean_confidence,
         "hist_l1": float(np.abs(h_fake / h_fake.sum() - h_real / h_real.sum()).sum()),
         "pixel_fd": pixel_fd(pooled(fake), pooled(real)),
         "mean_img": float((fake.mean(0) - real.mean(0)).abs().mean()),
@@ -461,59 +519,71 @@ def measure_quality(
     noise = torch.randn(
         NUM_EVAL, get_spec(name).latent_dim, generator=torch.Generator().manual_seed(NOISE_SEED)
     )
+    classifier = load_mnist_extractor(device="cpu")
+    precision = run_precision(
+        name, *build_models(name, device)["gancourse"], data, QUALITY_BATCH, device
+    )
+    amp = {"gancourse_fp32": False, "gancourse": precision.dtype is not None}
     runs: list[dict[str, Any]] = []
     first: dict[str, torch.Tensor] = {}
     for seed in args.quality_seeds:
         torch.manual_seed(seed)
         models = build_models(name, device)
         row: dict[str, Any] = {"seed": seed}
-        start = time.perf_counter()
-        conventional_train(*models["baseline"], loader, steps, device, seed=seed)
-        row["baseline_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        gancourse_train(name, *models["gancourse"], data, QUALITY_BATCH, steps, device, seed)
-        row["gancourse_s"] = time.perf_counter() - start
+        for loop, (G, D) in models.items():
+            start = time.perf_counter()
+            if loop == "baseline":
+                conventional_train(G, D, loader, steps, device, seed=seed)
+            else:
+                gancourse_train(name, G, D, data, QUALITY_BATCH, steps, device, seed, amp[loop])
+            row[f"{loop}_s"] = time.perf_counter() - start
         for loop, (G, _) in models.items():
             fake = generate(G, noise, device)
-            row[loop] = compare(fake, real)
+            row[loop] = compare(fake, real, classifier)
             first.setdefault(loop, fake[:64])
         runs.append(row)
         print(
             f"  {name:8s} seed {seed}: "
             + "  ".join(
-                f"{loop} " + " ".join(f"{k}={v:.4g}" for k, v in row[loop].items())
-                for loop in ("baseline", "gancourse")
+                f"{loop}: FID {row[loop]['mnist_fid']:.1f}, "
+                f"1-conf {row[loop]['confidence_gap']:.3f}, {row[f'{loop}_s']:.0f} s"
+                for loop in LOOPS
             ),
             flush=True,
         )
     summary = {}
-    for stat in ("hist_l1", "pixel_fd", "mean_img"):
-        base = [r["baseline"][stat] for r in runs]
-        ours = [r["gancourse"][stat] for r in runs]
-        n = len(runs)
-        spread = (
-            math.sqrt((statistics.variance(base) + statistics.variance(ours)) / n)
-            if n > 1
-            else float("nan")
-        )
-        excess = statistics.fmean(ours) - statistics.fmean(base)
-        summary[stat] = {
-            "baseline_mean": statistics.fmean(base),
-            "baseline_sd": statistics.stdev(base) if n > 1 else float("nan"),
-            "gancourse_mean": statistics.fmean(ours),
-            "gancourse_sd": statistics.stdev(ours) if n > 1 else float("nan"),
-            "excess": excess,
-            "two_se": 2 * spread,
-            "no_worse": bool(excess <= 2 * spread) if n > 1 else None,  # None: 1 seed
-        }
+    for loop, against in QUALITY_PAIRS:
+        for stat in STATS:
+            base = [r[against][stat] for r in runs]
+            ours = [r[loop][stat] for r in runs]
+            n = len(runs)
+            spread = (
+                math.sqrt((statistics.variance(base) + statistics.variance(ours)) / n)
+                if n > 1
+                else float("nan")
+            )
+            excess = statistics.fmean(ours) - statistics.fmean(base)
+            summary[f"{loop} vs {against}: {stat}"] = {
+                "loop": loop,
+                "against": against,
+                "stat": stat,
+                "against_mean": statistics.fmean(base),
+                "against_sd": statistics.stdev(base) if n > 1 else float("nan"),
+                "loop_mean": statistics.fmean(ours),
+                "loop_sd": statistics.stdev(ours) if n > 1 else float("nan"),
+                "excess": excess,
+                "two_se": 2 * spread,
+                "no_worse": bool(excess <= 2 * spread) if n > 1 else None,  # None: 1 seed
+            }
     png = Path(args.out) / f"quality_{name}.png"
-    save_side_by_side(png, real[:64], first["baseline"], first["gancourse"], name, steps)
+    save_side_by_side(png, real[:64], first, name, steps)
     return {
         "model": name,
         "steps": steps,
+        "precision": str(precision),
         "batch_size": QUALITY_BATCH,
         "runs": runs,
-        "real_vs_real": compare(real_other, real),
+        "real_vs_real": compare(real_other, real, classifier),
         "summary": summary,
         "png": str(png),
     }
@@ -522,8 +592,7 @@ def measure_quality(
 def save_side_by_side(
     path: Path,
     real: torch.Tensor,
-    baseline: torch.Tensor,
-    ours: torch.Tensor,
+    fakes: dict[str, torch.Tensor],
     name: str,
     steps: int,
 ) -> None:
@@ -533,12 +602,10 @@ def save_side_by_side(
     import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
 
-    panels = [
-        ("real", real),
-        (f"baseline, {steps} steps", baseline),
-        (f"gancourse, {steps} steps", ours),
+    panels = [("real", real)] + [
+        (f"{LOOP_TITLES[loop]}, {steps} steps", fakes[loop]) for loop in LOOPS
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.4))
     for ax, (title, images) in zip(axes, panels, strict=True):
         grid = make_grid(images, nrow=8, padding=2, normalize=True, value_range=(-1, 1))
         ax.imshow(grid.permute(1, 2, 0).numpy())
@@ -590,12 +657,13 @@ def load_average() -> list[float] | None:
 
 def print_throughput(rows: list[dict[str, Any]], device: torch.device) -> None:
     print(
-        "\nThroughput (real images/s, median of the rounds; higher is better). "
-        "'best': fastest round of each; 'rounds': range of the per-round ratios."
+        "\nThroughput (real images/s, median of the rounds; higher is better); ratios to the "
+        "baseline. 'rounds': range of the per-round ratios of the defaults."
     )
     print(
-        f"{'model':9s} {'batch':>5s} {'steps':>5s} {'baseline':>9s} {'gancourse':>9s} "
-        f"{'ratio':>6s} {'best':>6s} {'rounds':>11s} {'target':>6s}"
+        f"{'model':9s} {'batch':>5s} {'steps':>5s} {'baseline':>9s} {'float32':>9s} "
+        f"{'defaults':>9s} {'fp32 x':>7s} {'dflt x':>7s} {'rounds':>11s} {'target':>6s}  "
+        "defaults compute in"
     )
     for row in rows:
         target = TARGETS.get(device.type, TARGETS["cpu"])[row["model"]]
@@ -604,25 +672,30 @@ def print_throughput(rows: list[dict[str, Any]], device: torch.device) -> None:
         lo, hi = min(row["round_ratios"]), max(row["round_ratios"])
         print(
             f"{row['model']:9s} {row['batch_size']:5d} {row['steps']:5d} "
-            f"{med['baseline']:9.0f} {med['gancourse']:9.0f} {row['ratio']:5.2f}x "
-            f"{row['best_ratio']:5.2f}x {lo:5.2f}-{hi:4.2f}x {target:5.1f}x  {verdict}"
+            f"{med['baseline']:9.0f} {med['gancourse_fp32']:9.0f} {med['gancourse']:9.0f} "
+            f"{row['ratio_fp32']:6.2f}x {row['ratio']:6.2f}x {lo:5.2f}-{hi:4.2f}x "
+            f"{target:5.1f}x {verdict:6s} {row['precision']}"
         )
 
 
 def print_quality(rows: list[dict[str, Any]]) -> None:
-    print("\nQuality vs 1,000 real images (mean +- sd over seeds; lower is better)")
     print(
-        f"{'model':9s} {'statistic':9s} {'baseline':>17s} {'gancourse':>17s} "
+        "\nQuality vs 1,000 real images (mean +- sd over seeds; lower is better). 'excess': "
+        "how much worse the first loop is than the second; no worse when within 2 SE."
+    )
+    print(
+        f"{'model':8s} {'comparison':42s} {'statistic':14s} {'first':>17s} {'second':>17s} "
         f"{'excess':>9s} {'2 SE':>8s} {'real/real':>9s}  verdict"
     )
     for row in rows:
-        for stat, s in row["summary"].items():
+        for s in row["summary"].values():
             verdict = {True: "no worse", False: "WORSE", None: "- (one seed)"}[s["no_worse"]]
+            pair = f"{LOOP_TITLES[s['loop']]} vs {LOOP_TITLES[s['against']]}"
             print(
-                f"{row['model']:9s} {stat:9s} "
-                f"{s['baseline_mean']:9.4f} +-{s['baseline_sd']:6.4f} "
-                f"{s['gancourse_mean']:9.4f} +-{s['gancourse_sd']:6.4f} "
-                f"{s['excess']:+9.4f} {s['two_se']:8.4f} {row['real_vs_real'][stat]:9.4f}  "
+                f"{row['model']:8s} {pair:42s} {s['stat']:14s} "
+                f"{s['loop_mean']:9.4f} +-{s['loop_sd']:6.4f} "
+                f"{s['against_mean']:9.4f} +-{s['against_sd']:6.4f} "
+                f"{s['excess']:+9.4f} {s['two_se']:8.4f} {row['real_vs_real'][s['stat']]:9.4f}  "
                 f"{verdict}"
             )
 
