@@ -1,6 +1,7 @@
 # nbgrader configuration of the gancourse course. `python autograder/course.py init` copies this
 # file into the course root (default autograder/course/), where nbgrader looks for it.
 # Limits can be changed per run with environment variables (see autograder/README.md).
+import glob
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -27,7 +28,12 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.GradeInSandbox.cell_timeout = int(os.environ.get("GANCOURSE_CELL_TIMEOUT", "120"))
 c.GradeInSandbox.wall_timeout = int(os.environ.get("GANCOURSE_NOTEBOOK_TIMEOUT", "900"))
-c.GradeInSandbox.memory_mb = int(os.environ.get("GANCOURSE_MEMORY_MB", "6144")) or None
+# CUDA reserves far more address space than any real limit when it starts, so on a machine with
+# an NVIDIA GPU the address-space limit is off by default (GPU runners: memory is not capped).
+_GPU = bool(glob.glob("/dev/nvidia[0-9]*"))
+c.GradeInSandbox.memory_mb = (
+    int(os.environ.get("GANCOURSE_MEMORY_MB", "0" if _GPU else "6144")) or None
+)
 c.GradeInSandbox.cpu_seconds = int(os.environ.get("GANCOURSE_CPU_SECONDS", "1800")) or None
 c.GradeInSandbox.unsafe = os.environ.get("GANCOURSE_UNSAFE") == "1"
 

@@ -1,11 +1,13 @@
 """Seconds to autograde one submission of each assignment, and submissions per hour.
 
-    .venv/bin/python bench/autograde_speed.py [--students 8]
+    .venv/bin/python bench/autograde_speed.py [--students 8] [--assignments a3_dcgan] [--unsafe]
 
 Collects and grades `--students` copies of the reference solution of every assignment in a
 temporary course root, through the whole pipeline (one `nbgrader autograde` process for the
 class, a bubblewrap sandbox per submission, the tests in the grader's process), and prints the
-time per submission, collect included.
+time per submission, collect included. The grading process says in its log whether the checks
+ran on CUDA (the equivalence check runs on the CPU and on CUDA when there is a GPU). `--unsafe`
+grades without the sandbox, for a machine without bubblewrap; the output says so.
 """
 
 from __future__ import annotations
@@ -26,12 +28,20 @@ import course  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=8, help="submissions per assignment")
+    parser.add_argument("--assignments", nargs="+", default=None, help="default: all of them")
+    parser.add_argument(
+        "--unsafe", action="store_true", help="no sandbox (a machine without bubblewrap)"
+    )
     args = parser.parse_args()
+    import torch
+
+    where = f"CUDA ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else "CPU only"
+    print(f"grading on: {where}; sandbox: {'NONE (--unsafe)' if args.unsafe else 'bubblewrap'}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "course"
         course.release(root, [])
         rows = []
-        for assignment in course.assignment_ids():
+        for assignment in args.assignments or course.assignment_ids():
             folder = Path(tmp) / "submissions" / assignment
             folder.mkdir(parents=True)
             notebook = ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
@@ -40,7 +50,7 @@ def main() -> None:
             start = time.perf_counter()
             course.collect(root, assignment, folder)
             collected = time.perf_counter()
-            outcomes = course.autograde(root, assignment)
+            outcomes = course.autograde(root, assignment, unsafe=args.unsafe)
             done = time.perf_counter()
             assert all(o.startswith("graded") for o in outcomes.values()), outcomes
             per = (done - start) / args.students

@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/frechet_speed.py                 # d = 2048, N = 10,000 (Inception-sized)
     python bench/frechet_speed.py --dim 512 --repeats 3
+    python bench/frechet_speed.py --device cuda   # ours also with the statistics on the GPU
 
 Part 1 fits two sets of statistics to N synthetic d-dimensional features (correlated
 Gaussians, the second shifted and rescaled) and times, on the same statistics in one process:
@@ -49,7 +50,7 @@ def timed(fn, repeats: int):
     return statistics.median(times), float(value)
 
 
-def frechet_part(n: int, d: int, repeats: int) -> None:
+def frechet_part(n: int, d: int, repeats: int, device: str = "cpu") -> None:
     from pytorch_fid.fid_score import calculate_frechet_distance
 
     from gancourse.metrics.frechet import covariance_factor, frechet_distance
@@ -68,6 +69,17 @@ def frechet_part(n: int, d: int, repeats: int) -> None:
         ("gancourse, fresh pair", lambda: frechet_distance(mu1, s1, mu2, s2)),
         ("gancourse, reference cached", lambda: frechet_distance(mu1, s1, mu2, s2, factor1=factor)),
     ]
+    if device != "cpu":  # the statistics already on the device (float64); the result is a float
+        on = [torch.from_numpy(v).to(device) for v in (mu1, s1, mu2, s2)]
+        factor_on = covariance_factor(on[1])
+        frechet_distance(*on)  # first call: the device's solver libraries load
+        rows += [
+            (f"gancourse on {device}, fresh pair", lambda: frechet_distance(*on)),
+            (
+                f"gancourse on {device}, ref. cached",
+                lambda: frechet_distance(*on, factor1=factor_on),
+            ),
+        ]
     results = [(name, *timed(fn, repeats)) for name, fn in rows]
     reference_time, reference_value = results[0][1], results[0][2]
     print(
@@ -90,12 +102,12 @@ def frechet_part(n: int, d: int, repeats: int) -> None:
     )
 
 
-def mnist_fid_part(num_samples: int) -> None:
+def mnist_fid_part(num_samples: int, device: str = "cpu") -> None:
     import gancourse as gc
     from gancourse.metrics import fid, reference_statistics
     from gancourse.metrics.mnist_net import load_mnist_extractor
 
-    extractor = load_mnist_extractor(device="cpu")
+    extractor = load_mnist_extractor(device=device)
     with tempfile.TemporaryDirectory() as cache:
         os.environ["GANCOURSE_CACHE"] = cache
         start = time.perf_counter()
@@ -103,11 +115,14 @@ def mnist_fid_part(num_samples: int) -> None:
             "mnist", extractor, root=os.path.join(cache, "data"), progress=False
         )
         ref_time = time.perf_counter() - start
-        G = gc.build_generator("vanilla")
+        G = gc.build_generator("vanilla").to(device)
         start = time.perf_counter()
         value = fid(G, ref, extractor=extractor, num_samples=num_samples, progress=False)
         fid_time = time.perf_counter() - start
-    print(f"\nOffline MNIST FID of {num_samples:,} samples (untrained vanilla G): {value:.2f}")
+    print(
+        f"\nOffline MNIST FID of {num_samples:,} samples (untrained vanilla G, on {device}): "
+        f"{value:.2f}"
+    )
     print(f"  reference statistics of {ref.n:,} real digits, once: {ref_time:.2f} s")
     print(f"  sampling + features + statistics + distance: {fid_time:.2f} s")
 
@@ -120,10 +135,11 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--mnist-samples", type=int, default=10_000)
+    parser.add_argument("--device", default="cpu", help="also time ours on this device (cuda)")
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    frechet_part(args.num, args.dim, args.repeats)
-    mnist_fid_part(args.mnist_samples)
+    frechet_part(args.num, args.dim, args.repeats, args.device)
+    mnist_fid_part(args.mnist_samples, args.device)
 
 
 if __name__ == "__main__":

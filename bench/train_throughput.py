@@ -393,6 +393,42 @@ def measure_throughput(
     }
 
 
+# --------------------------------------------------------------------------- one epoch
+
+
+def measure_epoch(name: str, args: argparse.Namespace, root: Path, device: torch.device) -> dict:
+    """Seconds for one epoch of `--epoch-images` images (MNIST's 60,000 by default; the 5,000
+    sample digits tiled) at batch 64 with gancourse's defaults, the whole `train` call timed,
+    after one untimed epoch of warm-up."""
+    sample = gancourse_images(root, name)
+    reps = math.ceil(args.epoch_images / len(sample))
+    images = sample.images.repeat(reps, 1, 1, 1)[: args.epoch_images]
+    torch.manual_seed(0)
+    G, D = build_models(name, device)["gancourse"]
+    config = TrainConfig.for_model(
+        name, batch_size=QUALITY_BATCH, num_epochs=1, device=str(device), progress=False
+    )
+    train(G, D, images, config)  # warm-up: kernel choices, the precision measurement
+    sync(device)
+    start = time.perf_counter()
+    result = train(G, D, images, config)
+    sync(device)
+    seconds = time.perf_counter() - start
+    steps = len(images) // QUALITY_BATCH
+    print(
+        f"  {name}: one epoch of {len(images):,} images ({steps} steps of {QUALITY_BATCH}) in "
+        f"{seconds:.2f} s ({steps / seconds:.0f} steps/s), {result.precision}",
+        flush=True,
+    )
+    return {
+        "model": name,
+        "images": len(images),
+        "steps": steps,
+        "seconds": seconds,
+        "precision": str(result.precision),
+    }
+
+
 # --------------------------------------------------------------------------- breakdown
 
 
@@ -750,6 +786,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also time the pieces where the loops differ (data, G's layers, D frozen or not)",
     )
+    parser.add_argument(
+        "--epoch-images",
+        type=int,
+        default=0,
+        help="also time one epoch of this many images with the defaults (60000: MNIST's size)",
+    )
     parser.add_argument("--out", default="bench/results", help="folder for the JSON and PNGs")
     args = parser.parse_args(argv)
     if args.repeats < 1 or (args.steps is not None and args.steps < 1):
@@ -798,6 +840,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows = [measure_throughput(name, b, args, root, device) for name, b in pairs]
             results["throughput"] = rows
             print_throughput(rows, device)
+        if args.epoch_images:
+            print(f"\none epoch of {args.epoch_images:,} images, batch {QUALITY_BATCH}, defaults")
+            results["epoch"] = [measure_epoch(name, args, root, device) for name in args.models]
         if args.breakdown:
             parts = [measure_breakdown(name, b, args, root, device) for name, b in pairs]
             results["breakdown"] = parts
