@@ -39,9 +39,10 @@ def main() -> None:
     print(f"grading on: {where}; sandbox: {'NONE (--unsafe)' if args.unsafe else 'bubblewrap'}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "course"
-        course.release(root, [])
+        assignments = args.assignments or course.assignment_ids()
+        course.release(root, assignments)
         rows = []
-        for assignment in args.assignments or course.assignment_ids():
+        for assignment in assignments:
             folder = Path(tmp) / "submissions" / assignment
             folder.mkdir(parents=True)
             notebook = ROOT / "notebooks" / assignment / f"{assignment}.ipynb"

@@ -19,13 +19,17 @@ machine, in the same process, from the same registry models:
   models in their literal form (Upsample + Conv2d layers in the DCGAN generator, a Sigmoid at
   the end of the discriminator) trained with ``nn.BCELoss`` and Adam(2e-4, betas 0.5/0.999);
   each step records its two losses with ``.item()``, as both of those scripts do.
-- **gancourse**, ``gancourse.train(G, D, data, TrainConfig.for_model(...))`` with the
-  package's default settings for the device, on the same pixels loaded once as one tensor with
-  ``gancourse.load_images``.
+- **gancourse, defaults**, ``gancourse.train(G, D, data, TrainConfig.for_model(...))`` with
+  the package's default settings for the device, on the same pixels loaded once as one tensor
+  with ``gancourse.load_images``. Its number format is the one a long run chooses
+  (``gancourse.precision``: bf16 autocast on CUDA, and on a CPU with native bf16 where a short
+  measurement shows it faster), decided once before the clocks start and printed;
+- **gancourse, float32**: the same with ``amp=False``, so that what bf16 adds is seen apart
+  from what the loop itself adds.
 
 Each (model, batch size) pair is warmed up (one untimed run of ``--warmup`` steps of each loop:
 allocations, oneDNN/cuDNN kernel choices) and then timed over ``--repeats`` rounds that
-alternate the two loops (baseline, gancourse, baseline, gancourse, ...). Both loops run the same
+alternate the three loops (baseline, float32, defaults, baseline, ...). Both loops run the same
 number of iterations per timed run: ``--steps``, or by default as many as make one baseline run
 last about ``--run-seconds`` (estimated from one more short baseline run; at least 3). Every
 timed run is one complete call from a cold start of that call: the baseline's clock covers
@@ -40,7 +44,10 @@ round and the range of the per-round ratios.
 Quality: from the same initial weights (one build, copied into both loops' models), each loop
 trains for the same number of generator steps (``--quality-steps``) at batch 64, for each seed
 in ``--quality-seeds``. Each generator then draws 1,000 images in eval mode from one fixed
-noise tensor, compared with 1,000 real images by three simple statistics (lower is better):
+noise tensor, compared with 1,000 real images (lower is better) by the offline MNIST FID (the
+shipped classifier's 128-d features; real against real gives the floor), by how unsure the
+classifier is of the samples (``confidence_gap`` = 1 - its mean confidence), and by three raw
+pixel statistics:
 
 - ``hist_l1``: L1 distance (0..2) between the 20-bin pixel-intensity histograms on [-1, 1];
 - ``pixel_fd``: the Frechet distance between Gaussians fitted to the images average-pooled to
@@ -49,10 +56,11 @@ noise tensor, compared with 1,000 real images by three simple statistics (lower 
   image, per pixel.
 
 The same statistics between two disjoint sets of 1,000 real images are printed as a floor.
-gancourse counts as "no worse" on a statistic when its mean over the seeds exceeds the
-baseline's mean by at most two standard errors of that difference (seed-to-seed spread), i.e.
-when any excess is within training noise. A PNG per model shows 64 real images and 64 samples
-of each loop (first seed) side by side.
+Three comparisons are made: each gancourse loop against the baseline, and the defaults against
+float32 (does bf16 cost quality?). A loop counts as "no worse" on a statistic when its mean
+over the seeds exceeds the other's mean by at most two standard errors of that difference
+(seed-to-seed spread), i.e. when any excess is within training noise. A PNG per model shows
+64 real images and 64 samples of each loop (first seed) side by side.
 
 Breakdown (``--breakdown``, off by default): milliseconds per minibatch of the pieces in which
 the two loops differ: a DataLoader batch vs a slice of the image tensor, G's forward+backward in

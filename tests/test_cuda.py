@@ -90,12 +90,11 @@ def test_resume_on_cuda_continues_the_same_run(tmp_path, mnist_digits):
     )
     torch.manual_seed(0)
     G, D = gc.build_pair("vanilla")
-    start = {k: v.clone() for k, v in {**G.state_dict(), **D.state_dict()}.items()}
+    G2, D2 = gc.build_pair("vanilla")
+    G2.load_state_dict(G.state_dict())
+    D2.load_state_dict(D.state_dict())
     whole = gc.train(G, D, mnist_digits[:512], config)
 
-    G2, D2 = gc.build_pair("vanilla")
-    G2.load_state_dict({k: start[k] for k in G2.state_dict()})
-    D2.load_state_dict({k: start[k] for k in D2.state_dict()})
     split = dataclasses.replace(config, num_epochs=1, out_dir=str(tmp_path))
     gc.train(G2, D2, mnist_digits[:512], split)
     resumed = gc.train(G2, D2, mnist_digits[:512], split, num_epochs=2, resume=True)
