@@ -26,6 +26,7 @@ from gancourse.models import (
     count_parameters,
     get_spec,
 )
+from gancourse.objectives import CLIP_VALUE, GP_WEIGHT, LOSSES, OBJECTIVES, has_batch_norm
 from gancourse.training import OPTIMIZERS, TrainConfig, TrainingDiverged, sample_noise, train
 
 DATA_CHOICES = ("mnist", "fashion-mnist", "cifar10", "celeba", "folder")
@@ -54,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--epochs", type=_positive_int, default=5)
     t.add_argument("--batch-size", type=_positive_int, default=64)
-    t.add_argument("--k", type=_positive_int, default=1, help="D steps per G step")
+    t.add_argument(
+        "--k", type=_positive_int, default=None, help="D steps per G step (default 1; wgan: 5)"
+    )
     t.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
@@ -82,6 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="initial std of noise on D's inputs, decayed linearly to 0",
     )
+    t.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="gan",
+        help="the objective (python -m gancourse objectives); its paper's optimizer, learning "
+        "rate and k unless given",
+    )
+    t.add_argument("--gp-weight", type=_positive_float, default=GP_WEIGHT, help="WGAN-GP's lambda")
+    t.add_argument(
+        "--clip-value", type=_positive_float, default=CLIP_VALUE, help="WGAN's weight clipping"
+    )
+    t.add_argument(
+        "--r1-gamma", type=_nonnegative_float, default=0.0, help="R1 penalty on real data"
+    )
+    t.add_argument(
+        "--spectral-norm", action="store_true", help="spectral normalisation of D's layers"
+    )
     t.add_argument("--max-steps", type=_positive_int, default=None)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
@@ -102,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
 
     commands.add_parser("models", help="list the reference models and their parameter counts")
+    commands.add_parser("objectives", help="list the training objectives and their settings")
     return parser
 
 
@@ -112,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "sample":
             return _sample(args)
+        if args.command == "objectives":
+            return _objectives()
         return _models()
     except (ValueError, TypeError, KeyError, FileNotFoundError, RuntimeError) as err:
         # TrainingDiverged is a RuntimeError too: its message names the network and the step.
@@ -138,7 +161,18 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(f"data: {len(data)} images from {data.source}")
-    overrides = {
+    objective = OBJECTIVES[args.loss]
+    paper = (
+        {}
+        if args.loss == "gan"  # the model's own settings (the slides')
+        else dict(
+            optimizer=objective.optimizer,
+            lr_g=objective.lr,
+            lr_d=objective.lr,
+            betas=objective.betas,
+        )
+    )
+    overrides = paper | {
         name: value
         for name, value in (("optimizer", args.optimizer), ("lr_g", args.lr_g), ("lr_d", args.lr_d))
         if value
@@ -148,7 +182,12 @@ def _train(args: argparse.Namespace) -> int:
         **overrides,
         num_epochs=args.epochs,
         batch_size=args.batch_size,
-        k=args.k,
+        k=args.k or objective.k,
+        loss=args.loss,
+        gp_weight=args.gp_weight,
+        clip_value=args.clip_value,
+        r1_gamma=args.r1_gamma,
+        spectral_norm=args.spectral_norm,
         generator_loss=args.generator_loss,
         label_smoothing=args.label_smoothing,
         noisy_labels=args.noisy_labels,
@@ -163,6 +202,12 @@ def _train(args: argparse.Namespace) -> int:
     )
     torch.manual_seed(args.seed)
     G, D = build_generator(args.model), build_discriminator(args.model)
+    if (args.loss == "wgan-gp" or args.r1_gamma) and has_batch_norm(D):
+        try:  # the penalties are per sample: the critic without batch norm, where it has one
+            D = build_discriminator(args.model, batch_norm=False)
+            print(f"D: {args.model}'s critic without batch norm (for the gradient penalty)")
+        except TypeError:
+            pass  # train() then says why this D cannot be used
     result = train(G, D, data, config, resume=args.resume)
     h = result.history
     print(
@@ -205,6 +250,16 @@ def _models() -> int:
             f"{name:10} {shape:12} {count_parameters(G):>12,} {count_parameters(D):>12,}  "
             f"{spec.source}"
         )
+    return 0
+
+
+def _objectives() -> int:
+    print(f"{'loss':8} {'optimizer':9} {'lr':>7} {'betas':>11} {'k':>2}  source")
+    for name, o in OBJECTIVES.items():
+        betas = f"{o.betas[0]:g}, {o.betas[1]:g}" if o.optimizer == "adam" else "-"
+        print(f"{name:8} {o.optimizer:9} {o.lr:7g} {betas:>11} {o.k:2d}  {o.source}")
+    print("regularisers: --r1-gamma G (R1, Mescheder et al. 2018), --spectral-norm (Miyato et al.")
+    print("2018); 'gan' keeps each model's own settings (the slides').")
     return 0
 
 

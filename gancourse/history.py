@@ -15,6 +15,8 @@ class History:
     d_real and d_fake are D's mean probability on real images and on fakes (before G's update),
     so 0.5/0.5 means D cannot tell them apart; grad_norm_* are the L2 norms of all gradients of
     a network just before its update (a vanishing generator gradient shows up here first).
+    critic_gap is E D(x) - E D(G(z)) in D's raw outputs (the critic's Wasserstein estimate for
+    the WGAN losses) and penalty the gradient penalties added to loss_d (0 without them).
     """
 
     step: list[int] = field(default_factory=list)
@@ -25,8 +27,19 @@ class History:
     d_fake: list[float] = field(default_factory=list)
     grad_norm_d: list[float] = field(default_factory=list)
     grad_norm_g: list[float] = field(default_factory=list)
+    critic_gap: list[float] = field(default_factory=list)
+    penalty: list[float] = field(default_factory=list)
 
-    STATS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+    STATS = (
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "grad_norm_d",
+        "grad_norm_g",
+        "critic_gap",
+        "penalty",
+    )
 
     def __len__(self) -> int:
         return len(self.step)
@@ -49,7 +62,12 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, list]) -> History:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in data.items() if k in names})
+        history = cls(**{k: list(v) for k, v in data.items() if k in names})
+        for name in cls.STATS:  # a history saved before a statistic existed: NaN for it
+            values = getattr(history, name)
+            if not values and history.step:
+                values.extend([math.nan] * len(history.step))
+        return history
 
     def save(self, path: str | Path) -> Path:
         """Write the history as JSON (non-finite values as null)."""

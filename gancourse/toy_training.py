@@ -17,12 +17,14 @@ from torch import nn
 
 from gancourse.checks import check_tensor, describe
 from gancourse.history import History
+from gancourse.objectives import is_spectrally_normalised, spectral_normalise
 from gancourse.training import (
     TrainConfig,
     TrainingDiverged,
     discriminator_step,
     generator_step,
     make_optimizer,
+    objective_settings,
     sample_noise,
 )
 from gancourse.tricks import discriminator_targets, instance_noise_std
@@ -56,6 +58,11 @@ class ToyConfig:
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
     generator_loss: str = "non-saturating"  # or 'saturating'
+    loss: str = "gan"  # or 'lsgan', 'hinge', 'wgan', 'wgan-gp' (gancourse.objectives)
+    gp_weight: float = 10.0  # WGAN-GP's lambda
+    clip_value: float = 0.01  # WGAN's weight clipping
+    r1_gamma: float = 0.0  # R1 penalty on real data; 0: off
+    spectral_norm: bool = False  # spectral normalisation of D's layers
     latent_dist: str = "uniform"  # p(z): 'uniform' U(-1, 1) as in Goodfellow et al., or 'normal'
     label_smoothing: float = 0.0
     noisy_labels: bool = False
@@ -85,6 +92,11 @@ class ToyConfig:
                 "lr_d",
                 "betas",
                 "generator_loss",
+                "loss",
+                "gp_weight",
+                "clip_value",
+                "r1_gamma",
+                "spectral_norm",
                 "latent_dist",
                 "label_smoothing",
                 "noisy_labels",
@@ -207,6 +219,9 @@ def train_toy(
                 f"grid: expected points of shape (M, {data_dim}), received {describe(grid)}"
             )
 
+    objective = objective_settings(TrainConfig(**config._shared()), D)
+    if config.spectral_norm and not is_spectrally_normalised(D):
+        spectral_normalise(D)
     torch.manual_seed(config.seed)
     rng = torch.Generator().manual_seed(config.seed)
     noise_rng = torch.Generator().manual_seed(config.seed + 1)
@@ -226,13 +241,13 @@ def train_toy(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot)
+        _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot, objective)
     finally:
         torch.set_num_threads(threads)
     return run
 
 
-def _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot) -> None:
+def _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot, objective) -> None:
     """Algorithm 1 on fresh samples of `target`, with a snapshot every `snapshot_every` steps."""
     from gancourse.notebook import progress_bar
 
@@ -262,10 +277,17 @@ def _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot) -> None:
                 fake_target=discriminator_targets(m, False, **label_tricks),
                 noise_std=std,
                 generator=rng,
+                **objective,
             )
         fake = G(sample_noise(m, G.latent_dim, config.latent_dist, generator=noise_rng))
         g_stats = generator_step(
-            D, opt_g, fake, form=config.generator_loss, noise_std=std, generator=rng
+            D,
+            opt_g,
+            fake,
+            form=config.generator_loss,
+            noise_std=std,
+            generator=rng,
+            loss=config.loss,
         )
         stats = {name: float(v) for name, v in {**d_stats, **g_stats}.items()}
         if not all(map(_finite, stats.values())):

@@ -37,9 +37,22 @@ from gancourse.checks import check_choice, describe
 from gancourse.device import pick_device
 from gancourse.history import History
 from gancourse.latent import generate_images
-from gancourse.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from gancourse.losses import GENERATOR_LOSSES
 from gancourse.models.base import OUTPUT_RANGES
 from gancourse.models.conditional import check_labels, is_conditional
+from gancourse.objectives import (
+    GP_WEIGHT,
+    LOSSES,
+    clip_weights,
+    critic_gap,
+    critic_loss,
+    generator_objective,
+    gradient_penalty,
+    has_batch_norm,
+    is_spectrally_normalised,
+    r1_penalty,
+    spectral_normalise,
+)
 from gancourse.precision import IterationProbe, Precision, choose_precision
 from gancourse.tricks import NOISE_SCHEDULES, add_instance_noise, discriminator_targets
 from gancourse.tricks import instance_noise_std as noise_std_at
@@ -63,7 +76,12 @@ class TrainConfig:
     lr_d: float = 2e-4  # discriminator learning rate (TTUR: make it larger than lr_g)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's betas; beta1=0.5 as in Radford et al.
     momentum: float = 0.9  # SGD momentum
-    generator_loss: str = "non-saturating"  # or 'saturating' (the minimax form)
+    generator_loss: str = "non-saturating"  # or 'saturating' (the minimax form; loss='gan')
+    loss: str = "gan"  # 'gan', 'lsgan', 'hinge', 'wgan', 'wgan-gp' (gancourse.objectives)
+    gp_weight: float = GP_WEIGHT  # WGAN-GP's lambda (loss='wgan-gp' only)
+    clip_value: float = 0.01  # WGAN's weight clipping to [-c, c] (loss='wgan' only)
+    r1_gamma: float = 0.0  # R1 penalty gamma/2 E||grad D(x)||^2 on real data; 0: off
+    spectral_norm: bool = False  # spectral normalisation of D's layers (applied by train)
     latent_dist: str = "normal"  # noise prior p(z): 'normal' N(0, I) or 'uniform' U(-1, 1)
     label_smoothing: float = 0.0  # one-sided: real labels become 1 - label_smoothing
     noisy_labels: bool = False  # real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3)
@@ -102,6 +120,21 @@ class TrainConfig:
                 )
         check_choice(self.optimizer, OPTIMIZERS, "TrainConfig.optimizer")
         check_choice(self.generator_loss, GENERATOR_LOSSES, "TrainConfig.generator_loss")
+        check_choice(self.loss, LOSSES, "TrainConfig.loss")
+        for name in ("gp_weight", "clip_value"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"TrainConfig.{name}: expected a positive number, received "
+                    f"{getattr(self, name)!r}"
+                )
+        if not self.r1_gamma >= 0:
+            raise ValueError(f"TrainConfig.r1_gamma: expected >= 0, received {self.r1_gamma!r}")
+        tricks = self.label_smoothing or self.noisy_labels or self.label_flip_prob
+        if self.loss != "gan" and tricks:
+            raise ValueError(
+                f"TrainConfig: label smoothing, noisy labels and label flips change BCE's "
+                f"labels and exist for loss='gan' only, received loss={self.loss!r}"
+            )
         check_choice(self.latent_dist, LATENT_DISTS, "TrainConfig.latent_dist")
         check_choice(
             self.instance_noise_schedule, NOISE_SCHEDULES, "TrainConfig.instance_noise_schedule"
@@ -155,29 +188,46 @@ def discriminator_step(
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
     labels: torch.Tensor | None = None,
+    loss: str = "gan",
+    gp_weight: float = 0.0,
+    r1_gamma: float = 0.0,
+    clip_value: float | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One update of D: ascend log D(x) + log(1 - D(G(z))), i.e. descend its BCE.
+    """One update of D: ascend log D(x) + log(1 - D(G(z))), i.e. descend its BCE, or descend
+    another critic loss (`loss`, see `gancourse.objectives`).
 
     `fake` is detached, so no gradient reaches G. `noise_std` adds instance noise to both
     batches. `labels` (conditional GANs only) are the class labels of both X and fake, passed
-    to D as D(X, labels). Returns 0-dim tensors (no device sync): loss_d, d_real, d_fake,
-    grad_norm_d.
+    to D as D(X, labels). `gp_weight` adds WGAN-GP's gradient penalty, `r1_gamma` the R1
+    penalty; `clip_value` clips D's weights after the update (WGAN). Returns 0-dim tensors (no
+    device sync): loss_d (with its penalties), d_real, d_fake, grad_norm_d, critic_gap and
+    penalty.
     """
     fake = fake.detach()
     X = add_instance_noise(X, noise_std, generator)
     fake = add_instance_noise(fake, noise_std, generator)
     with _autocast(X.device, amp_dtype):
         real_out, fake_out = _judge(D, X, labels), _judge(D, fake, labels)
-    loss = discriminator_loss(real_out, fake_out, D.outputs, real_target, fake_target)
+    value = critic_loss(loss, real_out, fake_out, D.outputs, real_target, fake_target)
+    penalty = torch.zeros((), device=X.device)
+    if gp_weight:
+        penalty = penalty + gp_weight * gradient_penalty(D, X, fake, labels, generator)
+    if r1_gamma:
+        penalty = penalty + r1_gamma / 2 * r1_penalty(D, X, labels)
+    total = value + penalty
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     grad_norm = _grad_norm(opt_d)
     opt_d.step()
+    if clip_value is not None:
+        clip_weights(D, clip_value)
     return {
-        "loss_d": loss.detach(),
+        "loss_d": total.detach(),
         "d_real": _probability(real_out, D.outputs).mean(),
         "d_fake": _probability(fake_out, D.outputs).mean(),
         "grad_norm_d": grad_norm,
+        "critic_gap": critic_gap(real_out, fake_out),
+        "penalty": penalty.detach(),
     }
 
 
@@ -191,8 +241,10 @@ def generator_step(
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
     labels: torch.Tensor | None = None,
+    loss: str = "gan",
 ) -> dict[str, torch.Tensor]:
-    """One update of G through a frozen D: descend its loss on D(G(z)).
+    """One update of G through a frozen D: descend its loss on D(G(z)) (`loss`: see
+    `gancourse.objectives`; `form` applies to 'gan').
 
     `fake` = G(Z) must still carry G's graph (for a conditional GAN, G(Z, labels), and the same
     `labels` go to D). D's parameters are frozen for the step (as the slides'
@@ -210,15 +262,15 @@ def generator_step(
     try:
         with _autocast(fake.device, amp_dtype):
             fake_out = _judge(D, add_instance_noise(fake, noise_std, generator), labels)
-        loss = generator_loss(fake_out, D.outputs, form)
+        value = generator_objective(loss, fake_out, D.outputs, form)
         opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
     finally:
         for p in frozen:
             p.requires_grad_(True)
     grad_norm = _grad_norm(opt_g)
     opt_g.step()
-    return {"loss_g": loss.detach(), "grad_norm_g": grad_norm}
+    return {"loss_g": value.detach(), "grad_norm_g": grad_norm}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -342,6 +394,9 @@ class TrainingLoop:
             config.channels_last if config.channels_last is not None else device.type == "cuda"
         )
         _check_models(G, D)
+        self.objective = objective_settings(config, D)
+        if config.spectral_norm and not is_spectrally_normalised(D):
+            spectral_normalise(D)  # before the optimiser is built: it changes D's parameters
         labels = _prepare_labels(data, G, D)  # None unless the models are conditional
         if labels is not None and isinstance(data, tuple):
             data = data[0]
@@ -500,6 +555,7 @@ class TrainingLoop:
                 generator=self.noise_rng,
                 amp_dtype=self.amp_dtype,
                 labels=y,
+                **self.objective,
             )
         g_stats = generator_step(
             self.D,
@@ -510,6 +566,7 @@ class TrainingLoop:
             generator=self.noise_rng,
             amp_dtype=self.amp_dtype,
             labels=y,
+            loss=config.loss,
         )
         stats = {**d_stats, **g_stats}
         # one row per step: the history's stats, then whether G's images were finite
@@ -606,6 +663,29 @@ class _RunState:
     position: int = 0  # real images consumed in the current epoch
     perm: torch.Tensor | None = None  # the current epoch's shuffling
     samples: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def objective_settings(config: TrainConfig, D: nn.Module) -> dict[str, Any]:
+    """The critic loss and its penalties as `discriminator_step` takes them, after checking
+    that D can be trained with them."""
+    if config.loss != "gan" and D.outputs != "logits":
+        raise ValueError(
+            f"loss={config.loss!r} needs D's raw scores: build D with outputs='logits', "
+            f"received a D with outputs={D.outputs!r}"
+        )
+    penalised = config.loss == "wgan-gp" or config.r1_gamma > 0
+    if penalised and has_batch_norm(D):
+        raise ValueError(
+            f"{'the gradient penalty' if config.loss == 'wgan-gp' else 'the R1 penalty'} is "
+            f"computed per sample, and batch norm mixes the samples of a batch: use a D without "
+            f"batch norm (received {type(D).__name__}, which has it)"
+        )
+    return {
+        "loss": config.loss,
+        "gp_weight": config.gp_weight if config.loss == "wgan-gp" else 0.0,
+        "r1_gamma": config.r1_gamma,
+        "clip_value": config.clip_value if config.loss == "wgan" else None,
+    }
 
 
 def _check_models(G: nn.Module, D: nn.Module) -> None:
@@ -742,11 +822,12 @@ def _write_epoch_files(
 
 def _check_resumable(ckpt: dict[str, Any], config: TrainConfig, n: int) -> None:
     saved = ckpt["config"]
-    for name in ("batch_size", "k", "seed", "latent_dist"):
-        if saved[name] != getattr(config, name):
+    for name in ("batch_size", "k", "seed", "latent_dist", "loss", "spectral_norm"):
+        if saved.get(name, getattr(TrainConfig, name)) != getattr(config, name):
             raise ValueError(
                 f"cannot resume: the checkpoint was trained with {name}="
-                f"{saved[name]!r}, this run asks for {getattr(config, name)!r}"
+                f"{saved.get(name, getattr(TrainConfig, name))!r}, this run asks for "
+                f"{getattr(config, name)!r}"
             )
     if ckpt["num_images"] != n:
         raise ValueError(

@@ -173,3 +173,23 @@ def test_train_reports_its_number_format(tmp_path, offline_root, capsys):
     with pytest.warns(UserWarning, match="5,000"):
         assert run_train(tmp_path, offline_root, "--epochs", "1", "--amp", "off") == 0
     assert "computed in float32 (amp=False)" in capsys.readouterr().out
+
+
+def test_train_with_a_modern_objective_and_list_them(tmp_path, offline_root, capsys):
+    """--loss takes its paper's settings (WGAN-GP: Adam 1e-4, betas (0, 0.9), k = 5) and the
+    history records the critic's gap and the penalty."""
+    with pytest.warns(UserWarning, match="5,000"):
+        assert run_train(tmp_path, offline_root, "--epochs", "1", "--loss", "wgan-gp") == 0
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history["penalty"]) == 256 // (32 * 5) and min(history["penalty"]) > 0
+    config = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["config"]
+    assert (config["loss"], config["k"], config["lr_g"], config["betas"]) == (
+        "wgan-gp",
+        5,
+        1e-4,
+        (0.0, 0.9),
+    )
+    capsys.readouterr()
+    assert main(["objectives"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in ("lsgan", "hinge", "wgan-gp", "Gulrajani"))

@@ -64,9 +64,11 @@ class DCGAN32Discriminator(Discriminator):
         outputs: str = "logits",  # 'probs' adds the slide's final Sigmoid
         negative_slope: float = 0.2,  # LeakyReLU slope
         dropout: float = 0.25,  # Dropout2d rate after every block; not on the slide
+        batch_norm: bool = True,  # False: a critic for penalties per sample (WGAN-GP, R1)
     ) -> None:
         super().__init__((channels, 32, 32), outputs)
         slope, p = negative_slope, dropout
+        norm = nn.BatchNorm2d if batch_norm else (lambda n: nn.Identity())  # same layer indices
         self.features = nn.Sequential(
             nn.Conv2d(channels, 16, 3, stride=2, padding=1),  # (N, 16, 16, 16)
             nn.LeakyReLU(slope),  # (N, 16, 16, 16)
@@ -74,15 +76,15 @@ class DCGAN32Discriminator(Discriminator):
             nn.Conv2d(16, 32, 3, stride=2, padding=1),  # (N, 32, 8, 8)
             nn.LeakyReLU(slope),  # (N, 32, 8, 8)
             nn.Dropout2d(p),  # (N, 32, 8, 8)
-            nn.BatchNorm2d(32),  # (N, 32, 8, 8)
+            norm(32),  # (N, 32, 8, 8)
             nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (N, 64, 4, 4)
             nn.LeakyReLU(slope),  # (N, 64, 4, 4)
             nn.Dropout2d(p),  # (N, 64, 4, 4)
-            nn.BatchNorm2d(64),  # (N, 64, 4, 4)
+            norm(64),  # (N, 64, 4, 4)
             nn.Conv2d(64, 128, 3, stride=2, padding=1),  # (N, 128, 2, 2)
             nn.LeakyReLU(slope),  # (N, 128, 2, 2)
             nn.Dropout2d(p),  # (N, 128, 2, 2)
-            nn.BatchNorm2d(128),  # (N, 128, 2, 2)
+            norm(128),  # (N, 128, 2, 2)
             nn.Flatten(),  # (N, 512)
         )
         self.classifier = nn.Linear(128 * 2 * 2, 1)  # (N, 1) logit
