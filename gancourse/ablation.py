@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 TAIL_STEPS = 50  # D's outputs are averaged over this many last steps of each run
+TOY_D_OPTIONS = ("minibatch_std",)  # variant keys of run_toy_ablation that build D differently
 
 
 @dataclass
@@ -54,6 +55,7 @@ class AblationRow:
     steps: int  # generator steps trained
     seconds: float  # wall time of the training run (FID excluded)
     samples: torch.Tensor  # the final fixed-noise sample grid (CPU), in G's output range
+    confidence: float = math.nan  # MNIST classifier's mean confidence on the FID samples
 
 
 @dataclass
@@ -133,6 +135,21 @@ def run_ablation(
             seed=seed,
             progress=False,
         )
+        confidence = math.nan
+        if getattr(extractor, "name", "").startswith("mnist"):  # a digit classifier: read them
+            from gancourse.latent import generate_images
+            from gancourse.metrics import read_digits
+            from gancourse.training import sample_noise
+
+            noise = sample_noise(
+                num_fid_samples,
+                G.latent_dim,
+                config.latent_dist,
+                generator=torch.Generator().manual_seed(seed),
+            )
+            images = generate_images(G, noise)
+            value_range = OUTPUT_RANGES[spec.output_range]
+            confidence = read_digits(images, value_range, extractor).mean_confidence
         history = result.history
         last_epoch = max(result.samples) if result.samples else None
         samples = (
@@ -148,6 +165,7 @@ def run_ablation(
                 steps=len(history),
                 seconds=seconds,
                 samples=samples,
+                confidence=confidence,
             )
         )
     return rows
@@ -236,11 +254,13 @@ def run_toy_ablation(
 ) -> list[ToyAblationRow]:
     """Train a toy GAN once per (variant, seed) on the 2-D mixture `target` and score it.
 
-    `variants` maps a name to `ToyConfig` overrides ({} is the baseline); `shared` holds the
-    overrides every run gets (e.g. steps=2000). For a given seed every variant starts from the
-    same `ToyGenerator(latent_dim, 2, hidden)` and `ToyDiscriminator(2, hidden)` weights and
-    sees the same data and noise; `snapshot_every` keeps snapshots along the way (in each row's
-    `run`; by default only the first and last). The final `num_snapshot_samples` samples are
+    `variants` maps a name to `ToyConfig` overrides ({} is the baseline), or to options of D
+    (`minibatch_std=True`: a `ToyDiscriminator` with the minibatch standard deviation layer);
+    `shared` holds the overrides every run gets (e.g. steps=2000). For a given seed every
+    variant starts from the same `ToyGenerator(latent_dim, 2, hidden)` and
+    `ToyDiscriminator(2, hidden)` weights and sees the same data and noise; `snapshot_every`
+    keeps snapshots along the way (in each row's `run`; by default only the first and last).
+    The final `num_snapshot_samples` samples are
     scored with `score_toy` against `real` (default: 1,000 points of `target`, seed 123).
     Returns one `ToyAblationRow` per run, variants in the given order, seeds inner.
     """
@@ -253,7 +273,7 @@ def run_toy_ablation(
             "target: expected a 2-D mixture with modes (e.g. distributions.ring()), "
             f"received {describe(target)}"
         )
-    variants = _check_variants(variants, shared, ToyConfig, "ToyConfig")
+    variants = _check_variants(variants, shared, ToyConfig, "ToyConfig", TOY_D_OPTIONS)
     seeds = _check_seeds(seeds)
     if real is None:
         real = target.sample(1000, generator=torch.Generator().manual_seed(123))
@@ -262,8 +282,9 @@ def run_toy_ablation(
     for name, seed in progress_bar(jobs, desc="toy ablation", disable=not progress):
         torch.manual_seed(seed)  # the same initial weights for every variant of this seed
         G = ToyGenerator(latent_dim=latent_dim, data_dim=2, hidden=hidden)
-        D = ToyDiscriminator(data_dim=2, hidden=hidden)
         overrides = {**shared, **variants[name], "seed": seed, "progress": False}
+        d_options = {key: overrides.pop(key) for key in TOY_D_OPTIONS if key in overrides}
+        D = ToyDiscriminator(data_dim=2, hidden=hidden, **d_options)
         steps = overrides.get("steps", ToyConfig.steps)
         overrides.setdefault("snapshot_every", steps)  # only the first and the last snapshot
         start = time.perf_counter()
@@ -332,6 +353,7 @@ def _check_variants(
     shared: Mapping[str, Any],
     config_class: type | None = None,
     config_name: str = "TrainConfig",
+    extra: Sequence[str] = (),
 ) -> dict[str, dict[str, Any]]:
     if config_class is None:
         from gancourse.training import TrainConfig
@@ -342,7 +364,7 @@ def _check_variants(
             f"variants: expected a non-empty dict {{name: {{{config_name} field: value}}}}, "
             f"received {variants!r}"
         )
-    known = {f.name for f in fields(config_class)}
+    known = {f.name for f in fields(config_class)} | set(extra)
     reserved = {"seed", "progress"}
     for source, overrides in [("shared settings", shared), *variants.items()]:
         if not isinstance(overrides, Mapping):

@@ -174,6 +174,19 @@ def has_batch_norm(D: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
 
 
+def sample_mixing_layer(D: nn.Module) -> str | None:
+    """The first layer of D whose output for one sample depends on the others in its batch
+    (batch norm, minibatch standard deviation), or None. Per-sample penalties need none."""
+    from gancourse.models.layers import MinibatchStd
+
+    for m in D.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            return "batch norm"
+        if isinstance(m, MinibatchStd):
+            return "minibatch standard deviation"
+    return None
+
+
 def _input_gradient_norms(
     D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None
 ) -> torch.Tensor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
@@ -31,6 +32,7 @@ __all__ = [
     "optimal_discriminator",
     "pick_snapshots",
     "points_figure",
+    "variants_figure",
 ]
 
 SAFE_TOTAL = 1e-12  # p_data + p_g below this: no evidence either way, D* = 1/2
@@ -265,5 +267,47 @@ def points_figure(
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0].legend(loc="lower left", fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def variants_figure(rows: Sequence[Any], target: Any, seed: int | None = None) -> Figure:
+    """The final samples of each variant of a toy ablation (`run_toy_ablation`'s rows) for one
+    seed (default: the first), one panel per variant over the mixture's modes (red crosses),
+    each titled with its modes covered and recall."""
+    if not rows:
+        raise ValueError("rows: expected at least one ToyAblationRow, received none")
+    if not hasattr(target, "centers"):
+        raise ValueError(
+            f"target: expected a 2-D mixture with mode centres, received {describe(target)}"
+        )
+    seed = rows[0].seed if seed is None else seed
+    chosen = [r for r in rows if r.seed == seed]
+    if not chosen:
+        raise ValueError(
+            f"seed: no rows for seed {seed}; seeds run: {sorted({r.seed for r in rows})}"
+        )
+    centers = torch.tensor(target.centers, dtype=torch.float32)
+    reach = float(centers.abs().max()) * 1.6
+    columns = min(len(chosen), 5)
+    lines = -(-len(chosen) // columns)
+    fig = Figure(figsize=(2.4 * columns, 2.7 * lines))
+    axes = fig.subplots(lines, columns, squeeze=False).ravel()
+    for ax, row in zip(axes, chosen, strict=False):
+        points = row.samples.detach().float().cpu()
+        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="green")
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", s=30, color="red")
+        ax.set_xlim(-reach, reach)
+        ax.set_ylim(-reach, reach)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(
+            f"{row.variant}\n{row.modes}/{row.num_modes} modes, recall {row.recall:.2f}",
+            fontsize=8,
+        )
+    for ax in axes[len(chosen) :]:
+        ax.axis("off")
+    fig.suptitle(f"final samples, seed {seed}", fontsize=9)
     fig.tight_layout()
     return fig

@@ -48,9 +48,9 @@ from gancourse.objectives import (
     critic_loss,
     generator_objective,
     gradient_penalty,
-    has_batch_norm,
     is_spectrally_normalised,
     r1_penalty,
+    sample_mixing_layer,
     spectral_normalise,
 )
 from gancourse.precision import IterationProbe, Precision, choose_precision
@@ -674,11 +674,12 @@ def objective_settings(config: TrainConfig, D: nn.Module) -> dict[str, Any]:
             f"received a D with outputs={D.outputs!r}"
         )
     penalised = config.loss == "wgan-gp" or config.r1_gamma > 0
-    if penalised and has_batch_norm(D):
+    mixing = sample_mixing_layer(D) if penalised else None
+    if mixing:
         raise ValueError(
             f"{'the gradient penalty' if config.loss == 'wgan-gp' else 'the R1 penalty'} is "
-            f"computed per sample, and batch norm mixes the samples of a batch: use a D without "
-            f"batch norm (received {type(D).__name__}, which has it)"
+            f"computed per sample, and {mixing} mixes the samples of a batch: use a D without "
+            f"{mixing} (received {type(D).__name__}, which has it)"
         )
     return {
         "loss": config.loss,

@@ -111,6 +111,9 @@ def test_tiny_ablation_same_seed_same_start():
     assert rows[2].fid != pytest.approx(rows[0].fid, rel=1e-6)
     assert rows[0].samples.shape == (4, 1, 28, 28)
     assert "| faster D | 1 |" in ablation_table(rows)
+    # the MNIST feature network is a digit classifier: each row says how well it reads G's digits
+    assert all(0.1 <= r.confidence <= 1 for r in rows)
+    assert rows[0].confidence == pytest.approx(rows[1].confidence)
 
 
 def _toy_row(variant: str, seed: int, modes: int, precision: float, recall: float):
@@ -185,3 +188,24 @@ def test_tiny_toy_ablation_pairs_the_seeds_and_scores_every_run():
     assert all(r.samples.shape == (200, 2) and 0 <= r.modes <= 8 for r in rows)
     assert all(0 <= r.precision <= 1 and 0 <= r.recall <= 1 for r in rows)
     assert "| slow G | 2 |" in toy_ablation_table(rows)
+
+
+def test_a_toy_variant_can_give_d_minibatch_std_and_the_figure_shows_each_variant():
+    from gancourse.models.layers import MinibatchStd
+    from gancourse.toy_plots import variants_figure
+
+    rows = run_toy_ablation(
+        {"plain": {}, "mbstd": {"minibatch_std": True}},
+        seeds=[0],
+        target=ring(),
+        steps=10,
+        num_snapshot_samples=100,
+        progress=False,
+    )
+    assert not any(isinstance(m, MinibatchStd) for m in rows[0].run.D.modules())
+    assert any(isinstance(m, MinibatchStd) for m in rows[1].run.D.modules())
+    fig = variants_figure(rows, ring())
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 2 and titles[1].startswith("mbstd\n")
+    with pytest.raises(ValueError, match="no rows for seed 5"):
+        variants_figure(rows, ring(), seed=5)

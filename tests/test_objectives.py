@@ -173,3 +173,20 @@ def test_resume_refuses_another_loss(tmp_path, mnist_digits):
     gc.train(G, D, mnist_digits[:128], config)
     with pytest.raises(ValueError, match="loss='gan'.*'hinge'|loss=.*gan.*hinge"):
         gc.train(G, D, mnist_digits[:128], config, loss="hinge", num_epochs=2, resume=True)
+
+
+def test_minibatch_std_sees_the_spread_and_refuses_per_sample_penalties():
+    from gancourse.distributions import ring
+    from gancourse.models.layers import MinibatchStd
+    from gancourse.toy_training import train_toy
+
+    same = MinibatchStd()(torch.ones(5, 3))
+    assert same.shape == (5, 4) and torch.all(same[:, -1] == 0)  # a collapsed batch: no spread
+    varied = MinibatchStd()(torch.randn(64, 3))
+    assert torch.all(varied[:, -1] > 0.5) and torch.equal(varied[:, :3], varied[:, :3])
+    with pytest.raises(ValueError, match="at least 2"):
+        MinibatchStd()(torch.ones(1, 3))
+    G = gc.models.ToyGenerator(data_dim=2, latent_dim=2)
+    D = gc.models.ToyDiscriminator(data_dim=2, minibatch_std=True)
+    with pytest.raises(ValueError, match="minibatch standard deviation mixes the samples"):
+        train_toy(G, D, ring(), steps=5, loss="wgan-gp", progress=False)

@@ -38,3 +38,21 @@ class UpsampleConv(nn.Module):
         # (C_out, C_in, 3, 3) -> (C_in, C_out, 4, 4), the layout conv_transpose2d expects
         kernel = torch.einsum("kr,oirs,ls->iokl", taps, self.conv.weight, taps)
         return F.conv_transpose2d(x, kernel.to(x.dtype), self.conv.bias, stride=2, padding=1)
+
+
+class MinibatchStd(nn.Module):
+    """Minibatch standard deviation (Karras et al. 2018): append to every sample's features one
+    number, the standard deviation of each feature across the batch, averaged over features.
+
+    A collapsed generator makes batches whose fakes all look alike, so their spread is far below
+    that of a real batch; with this layer D sees the spread and can reject such a batch as a
+    whole, which pushes G back towards variety. It mixes the samples of a batch, so it does not
+    go with per-sample penalties (WGAN-GP, R1)."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.shape[0] < 2:
+            raise ValueError(
+                f"MinibatchStd: expected a batch of at least 2 samples, received {h.shape[0]}"
+            )
+        spread = h.std(dim=0, unbiased=False).mean()  # one number for the whole batch
+        return torch.cat([h, spread.expand(h.shape[0], *([1] * (h.dim() - 1)))], dim=1)

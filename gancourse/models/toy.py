@@ -12,6 +12,7 @@ from torch import nn
 
 from gancourse.checks import check_batch, check_choice
 from gancourse.models.base import OUTPUT_KINDS
+from gancourse.models.layers import MinibatchStd
 
 
 class ToyGenerator(nn.Module):
@@ -48,6 +49,7 @@ class ToyDiscriminator(nn.Module):
         hidden: int = 32,  # units per hidden layer
         depth: int = 2,  # number of hidden layers
         outputs: str = "logits",  # 'probs' adds a final Sigmoid
+        minibatch_std: bool = False,  # append the batch's feature spread before the last layer
     ) -> None:
         super().__init__()
         self.data_dim = data_dim
@@ -57,6 +59,9 @@ class ToyDiscriminator(nn.Module):
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]  # (N, hidden)
             width = hidden
+        if minibatch_std:
+            layers.append(MinibatchStd())  # (N, hidden + 1)
+            width += 1
         layers.append(nn.Linear(width, 1))  # (N, 1) logit
         if outputs == "probs":
             layers.append(nn.Sigmoid())  # (N, 1) probability
