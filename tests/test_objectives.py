@@ -182,8 +182,9 @@ def test_minibatch_std_sees_the_spread_and_refuses_per_sample_penalties():
 
     same = MinibatchStd()(torch.ones(5, 3))
     assert same.shape == (5, 4) and torch.all(same[:, -1] == 0)  # a collapsed batch: no spread
-    varied = MinibatchStd()(torch.randn(64, 3))
-    assert torch.all(varied[:, -1] > 0.5) and torch.equal(varied[:, :3], varied[:, :3])
+    x = torch.randn(64, 3)
+    varied = MinibatchStd()(x)
+    assert torch.all(varied[:, -1] > 0.5) and torch.equal(varied[:, :3], x)  # x kept as it is
     with pytest.raises(ValueError, match="at least 2"):
         MinibatchStd()(torch.ones(1, 3))
     G = gc.models.ToyGenerator(data_dim=2, latent_dim=2)
