@@ -40,7 +40,7 @@ def test_discriminator_step_updates_only_d(mnist_digits):
     stats = gc.discriminator_step(D, opt_d, mnist_digits[:16], fake)
     assert changed(d0, D) and not changed(g0, G)
     assert all(p.grad is None for p in G.parameters())  # the fakes were detached
-    assert set(stats) == {"loss_d", "d_real", "d_fake", "grad_norm_d"}
+    assert set(stats) == {"loss_d", "d_real", "d_fake", "grad_norm_d", "critic_gap", "penalty"}
     assert 0 < stats["d_real"].item() < 1 and stats["grad_norm_d"].item() > 0
 
 
