@@ -118,13 +118,21 @@ class IterationProbe:
         X: torch.Tensor,
         Z: torch.Tensor,
         labels: torch.Tensor | None = None,
+        objective: dict | None = None,
     ) -> None:
         self.nets, self.optimizers = (G, D), (opt_g, opt_d)
         self.X, self.Z, self.labels = X, Z, labels
+        self.objective = objective or {}  # the run's loss and penalties (they change the cost)
         shapes = tuple(
             tuple(p.shape) for net in (G, D) for p in net.state_dict().values() if p.dim()
         )
-        self.key = (type(G).__qualname__, type(D).__qualname__, shapes, tuple(X.shape))
+        self.key = (
+            type(G).__qualname__,
+            type(D).__qualname__,
+            shapes,
+            tuple(X.shape),
+            tuple(sorted(self.objective.items())),
+        )
         self.G: nn.Module | None = None  # the copies, made on the first call
 
     def __call__(self, dtype: torch.dtype | None) -> None:
@@ -136,8 +144,10 @@ class IterationProbe:
             self.opt_d = _copy_optimizer(self.optimizers[1], self.D)
         with _autocast(self.X.device, dtype):
             fake = self.G(self.Z) if self.labels is None else self.G(self.Z, self.labels)
-        discriminator_step(self.D, self.opt_d, self.X, fake, amp_dtype=dtype, labels=self.labels)
-        generator_step(self.D, self.opt_g, fake, amp_dtype=dtype, labels=self.labels)
+        options = dict(amp_dtype=dtype, labels=self.labels)
+        discriminator_step(self.D, self.opt_d, self.X, fake, **options, **self.objective)
+        loss = self.objective.get("loss", "gan")
+        generator_step(self.D, self.opt_g, fake, **options, loss=loss)
 
 
 def _copy_optimizer(opt: torch.optim.Optimizer, net: nn.Module) -> torch.optim.Optimizer:

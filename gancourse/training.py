@@ -456,7 +456,7 @@ class TrainingLoop:
             )
             Z = sample_noise(B, self.G.latent_dim, config.latent_dist, self.device, gen)
             y = None if self.labels is None else self.labels[:B].to(self.device)
-            probe = IterationProbe(self.G, self.D, self.opt_g, self.opt_d, X, Z, y)
+            probe = IterationProbe(self.G, self.D, self.opt_g, self.opt_d, X, Z, y, self.objective)
         precision = choose_precision(config.amp, self.device, probe, self.total_steps)
         if config.amp and precision.dtype is None:
             warnings.warn(f"amp=True but training in float32: {precision.reason}", stacklevel=4)
