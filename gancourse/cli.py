@@ -26,7 +26,14 @@ from gancourse.models import (
     count_parameters,
     get_spec,
 )
-from gancourse.objectives import CLIP_VALUE, GP_WEIGHT, LOSSES, OBJECTIVES, has_batch_norm
+from gancourse.objectives import (
+    CLIP_VALUE,
+    GP_WEIGHT,
+    LOSSES,
+    OBJECTIVES,
+    has_batch_norm,
+    objectives_table,
+)
 from gancourse.training import OPTIMIZERS, TrainConfig, TrainingDiverged, sample_noise, train
 
 DATA_CHOICES = ("mnist", "fashion-mnist", "cifar10", "celeba", "folder")
@@ -162,16 +169,9 @@ def _train(args: argparse.Namespace) -> int:
     )
     print(f"data: {len(data)} images from {data.source}")
     objective = OBJECTIVES[args.loss]
-    paper = (
-        {}
-        if args.loss == "gan"  # the model's own settings (the slides')
-        else dict(
-            optimizer=objective.optimizer,
-            lr_g=objective.lr,
-            lr_d=objective.lr,
-            betas=objective.betas,
-        )
-    )
+    paper = {} if args.loss == "gan" else objective.settings()  # 'gan': the model's own
+    paper.pop("k", None)  # --k below
+    paper.pop("loss", None)
     overrides = paper | {
         name: value
         for name, value in (("optimizer", args.optimizer), ("lr_g", args.lr_g), ("lr_d", args.lr_d))
@@ -254,10 +254,7 @@ def _models() -> int:
 
 
 def _objectives() -> int:
-    print(f"{'loss':8} {'optimizer':9} {'lr':>7} {'betas':>11} {'k':>2}  source")
-    for name, o in OBJECTIVES.items():
-        betas = f"{o.betas[0]:g}, {o.betas[1]:g}" if o.optimizer == "adam" else "-"
-        print(f"{name:8} {o.optimizer:9} {o.lr:7g} {betas:>11} {o.k:2d}  {o.source}")
+    print(objectives_table())
     print("regularisers: --r1-gamma G (R1, Mescheder et al. 2018), --spectral-norm (Miyato et al.")
     print("2018); 'gan' keeps each model's own settings (the slides').")
     return 0

@@ -49,6 +49,17 @@ class Objective:
     betas: tuple[float, float] = (0.5, 0.999)
     k: int = 1  # critic steps per generator step
 
+    def settings(self) -> dict:
+        """`TrainConfig` overrides that train with this loss as its paper did."""
+        return {
+            "loss": self.name,
+            "optimizer": self.optimizer,
+            "lr_g": self.lr,
+            "lr_d": self.lr,
+            "betas": self.betas,
+            "k": self.k,
+        }
+
 
 OBJECTIVES = {
     "gan": Objective("gan", "Goodfellow et al. 2014 (the slides)"),
@@ -66,6 +77,17 @@ OBJECTIVES = {
     ),
 }
 LOSSES = tuple(OBJECTIVES)
+
+
+def objectives_table() -> str:
+    """The objectives and their papers' settings, one line each (for the CLI and chapter 10)."""
+    lines = [f"{'loss':8} {'optimizer':9} {'lr':>7} {'betas':>11} {'k':>2}  source"]
+    for name, o in OBJECTIVES.items():
+        betas = f"{o.betas[0]:g}, {o.betas[1]:g}" if o.optimizer == "adam" else "-"
+        lines.append(f"{name:8} {o.optimizer:9} {o.lr:7g} {betas:>11} {o.k:2d}  {o.source}")
+    return "\n".join(lines)
+
+
 CLIP_VALUE = 0.01  # WGAN's weight clipping range [-c, c] (Arjovsky et al.)
 GP_WEIGHT = 10.0  # WGAN-GP's lambda (Gulrajani et al.)
 
