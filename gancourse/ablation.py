@@ -37,6 +37,7 @@ __all__ = [
     "run_toy_ablation",
     "summarise",
     "toy_ablation_table",
+    "toy_variant_stats",
 ]
 
 TAIL_STEPS = 50  # D's outputs are averaged over this many last steps of each run
@@ -307,6 +308,18 @@ def run_toy_ablation(
             )
         )
     return rows
+
+
+def toy_variant_stats(
+    rows: Sequence[ToyAblationRow], variant: str
+) -> dict[str, tuple[float, float]]:
+    """(mean, sample std) over the seeds of one variant's modes, precision and recall."""
+    mine = [r for r in rows if r.variant == variant]
+    if not mine:
+        raise ValueError(
+            f"variant: no rows for {variant!r}; variants run: {sorted({r.variant for r in rows})}"
+        )
+    return {m: mean_std([getattr(r, m) for r in mine]) for m in ("modes", "precision", "recall")}
 
 
 def toy_ablation_table(rows: Sequence[ToyAblationRow]) -> str:

@@ -291,7 +291,8 @@ def variants_figure(rows: Sequence[Any], target: Any, seed: int | None = None) -
     reach = float(centers.abs().max()) * 1.6
     columns = min(len(chosen), 5)
     lines = -(-len(chosen) // columns)
-    fig = Figure(figsize=(2.4 * columns, 2.7 * lines))
+    height = 2.7 * lines + 0.3  # 0.3 in. for the suptitle above the panels' titles
+    fig = Figure(figsize=(2.4 * columns, height))
     axes = fig.subplots(lines, columns, squeeze=False).ravel()
     for ax, row in zip(axes, chosen, strict=False):
         points = row.samples.detach().float().cpu()
@@ -309,5 +310,5 @@ def variants_figure(rows: Sequence[Any], target: Any, seed: int | None = None) -
     for ax in axes[len(chosen) :]:
         ax.axis("off")
     fig.suptitle(f"final samples, seed {seed}", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / height))
     return fig

@@ -209,3 +209,14 @@ def test_a_toy_variant_can_give_d_minibatch_std_and_the_figure_shows_each_varian
     assert len(titles) == 2 and titles[1].startswith("mbstd\n")
     with pytest.raises(ValueError, match="no rows for seed 5"):
         variants_figure(rows, ring(), seed=5)
+
+
+def test_toy_variant_stats_is_the_mean_and_spread_of_one_variant():
+    from gancourse.ablation import toy_variant_stats
+
+    rows = [_toy_row("a", 0, 8, 0.8, 0.6), _toy_row("a", 1, 6, 0.6, 0.2), _toy_row("b", 0, 1, 0, 0)]
+    stats = toy_variant_stats(rows, "a")
+    assert stats["modes"] == pytest.approx((7.0, math.sqrt(2)))
+    assert stats["recall"] == pytest.approx((0.4, math.sqrt(0.08)))
+    with pytest.raises(ValueError, match="no rows for 'c'"):
+        toy_variant_stats(rows, "c")
