@@ -28,13 +28,14 @@ Lipschitz constant); `train` records it as `critic_gap` for every loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gancourse.checks import check_choice, check_tensor
+from gancourse.checks import check_choice, check_tensor, describe
 from gancourse.losses import discriminator_loss, generator_loss
 
 
@@ -88,12 +89,47 @@ def objectives_table() -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class CustomObjective:
+    """Loss functions of your own in place of a built-in objective's, for `train_toy` (an
+    assignment or an exercise trains the ring with the losses a student wrote).
+
+    `critic(real_scores, fake_scores)` and `generator(fake_scores)` take D's raw scores; the
+    optional `penalty(D, real, fake)` replaces WGAN-GP's gradient penalty (weighted by
+    `gp_weight`). `like` names the built-in objective whose rules (raw scores, penalty, clipping)
+    the run follows.
+    """
+
+    like: str
+    critic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    generator: Callable[[torch.Tensor], torch.Tensor]
+    penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.like, LOSSES, "CustomObjective.like")
+        if self.penalty is not None and self.like != "wgan-gp":
+            raise ValueError(
+                f"CustomObjective: a penalty replaces WGAN-GP's gradient penalty, so it needs "
+                f"like='wgan-gp'; received like={self.like!r}"
+            )
+
+    def gradient_penalty(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor):
+        """Your penalty of D between real and fake samples, checked to be trainable."""
+        assert self.penalty is not None
+        return _one_number(self.penalty(D, real, fake), "your gradient penalty")
+
+
+def loss_name(loss: str | CustomObjective) -> str:
+    """The built-in objective a loss is, or follows."""
+    return loss.like if isinstance(loss, CustomObjective) else loss
+
+
 CLIP_VALUE = 0.01  # WGAN's weight clipping range [-c, c] (Arjovsky et al.)
 GP_WEIGHT = 10.0  # WGAN-GP's lambda (Gulrajani et al.)
 
 
 def critic_loss(
-    loss: str,
+    loss: str | CustomObjective,
     real_out: torch.Tensor,
     fake_out: torch.Tensor,
     outputs: str = "logits",
@@ -102,6 +138,12 @@ def critic_loss(
 ) -> torch.Tensor:
     """D's loss under `loss` (see the module's table), without any penalty. The targets are
     the label tricks of `gancourse.tricks` and exist for 'gan' only."""
+    if isinstance(loss, CustomObjective):
+        name = f"your critic loss (like {loss.like!r})"
+        return _one_number(
+            loss.critic(_scores(real_out, outputs, name), _scores(fake_out, outputs, name)),
+            "your critic loss",
+        )
     check_choice(loss, LOSSES, "loss")
     if loss == "gan":
         return discriminator_loss(real_out, fake_out, outputs, real_target, fake_target)
@@ -114,9 +156,15 @@ def critic_loss(
 
 
 def generator_objective(
-    loss: str, fake_out: torch.Tensor, outputs: str = "logits", form: str = "non-saturating"
+    loss: str | CustomObjective,
+    fake_out: torch.Tensor,
+    outputs: str = "logits",
+    form: str = "non-saturating",
 ) -> torch.Tensor:
     """G's loss under `loss`; `form` (saturating or not) applies to 'gan' only."""
+    if isinstance(loss, CustomObjective):
+        name = f"your generator loss (like {loss.like!r})"
+        return _one_number(loss.generator(_scores(fake_out, outputs, name)), name)
     check_choice(loss, LOSSES, "loss")
     if loss == "gan":
         return generator_loss(fake_out, outputs, form)
@@ -215,6 +263,18 @@ def _input_gradient_norms(
     out = D(x) if labels is None else D(x, labels)
     (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)
     return grad.float().flatten(1).norm(dim=1)
+
+
+def _one_number(value: object, name: str) -> torch.Tensor:
+    """A loss a training step can use: one number that autograd can differentiate."""
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or not value.requires_grad:
+        detached = isinstance(value, torch.Tensor) and not value.requires_grad
+        raise ValueError(
+            f"{name}: expected one number (a tensor with one element) connected to D's scores "
+            f"through autograd, received {describe(value)}"
+            + (" that autograd cannot differentiate" if detached else "")
+        )
+    return value.reshape(())
 
 
 def _scores(out: object, outputs: str, loss: str) -> torch.Tensor:

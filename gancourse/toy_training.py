@@ -17,7 +17,12 @@ from torch import nn
 
 from gancourse.checks import check_tensor, describe
 from gancourse.history import History
-from gancourse.objectives import is_spectrally_normalised, spectral_normalise
+from gancourse.objectives import (
+    CustomObjective,
+    is_spectrally_normalised,
+    loss_name,
+    spectral_normalise,
+)
 from gancourse.training import (
     TrainConfig,
     TrainingDiverged,
@@ -58,7 +63,9 @@ class ToyConfig:
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
     generator_loss: str = "non-saturating"  # or 'saturating'
-    loss: str = "gan"  # or 'lsgan', 'hinge', 'wgan', 'wgan-gp' (gancourse.objectives)
+    # or 'lsgan', 'hinge', 'wgan', 'wgan-gp' (gancourse.objectives), or your own functions
+    # (a CustomObjective)
+    loss: str | CustomObjective = "gan"
     gp_weight: float = 10.0  # WGAN-GP's lambda
     clip_value: float = 0.01  # WGAN's weight clipping
     r1_gamma: float = 0.0  # R1 penalty on real data; 0: off
@@ -82,8 +89,9 @@ class ToyConfig:
         TrainConfig(**self._shared())
 
     def _shared(self) -> dict[str, Any]:
+        """The fields TrainConfig also has (your own losses as the objective they follow)."""
         return {
-            name: getattr(self, name)
+            name: loss_name(self.loss) if name == "loss" else getattr(self, name)
             for name in (
                 "batch_size",
                 "k",
@@ -220,6 +228,8 @@ def train_toy(
             )
 
     objective = objective_settings(TrainConfig(**config._shared()), D)
+    if isinstance(config.loss, CustomObjective):
+        objective["loss"] = config.loss
     if config.spectral_norm and not is_spectrally_normalised(D):
         spectral_normalise(D)
     torch.manual_seed(config.seed)

@@ -43,6 +43,7 @@ from gancourse.models.conditional import check_labels, is_conditional
 from gancourse.objectives import (
     GP_WEIGHT,
     LOSSES,
+    CustomObjective,
     clip_weights,
     critic_gap,
     critic_loss,
@@ -188,7 +189,7 @@ def discriminator_step(
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
     labels: torch.Tensor | None = None,
-    loss: str = "gan",
+    loss: str | CustomObjective = "gan",
     gp_weight: float = 0.0,
     r1_gamma: float = 0.0,
     clip_value: float | None = None,
@@ -211,7 +212,11 @@ def discriminator_step(
     value = critic_loss(loss, real_out, fake_out, D.outputs, real_target, fake_target)
     penalty = torch.zeros((), device=X.device)
     if gp_weight:
-        penalty = penalty + gp_weight * gradient_penalty(D, X, fake, labels, generator)
+        if isinstance(loss, CustomObjective) and loss.penalty is not None:
+            gp = loss.gradient_penalty(D, X, fake)
+        else:
+            gp = gradient_penalty(D, X, fake, labels, generator)
+        penalty = penalty + gp_weight * gp
     if r1_gamma:
         penalty = penalty + r1_gamma / 2 * r1_penalty(D, X, labels)
     total = value + penalty
@@ -241,7 +246,7 @@ def generator_step(
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
     labels: torch.Tensor | None = None,
-    loss: str = "gan",
+    loss: str | CustomObjective = "gan",
 ) -> dict[str, torch.Tensor]:
     """One update of G through a frozen D: descend its loss on D(G(z)) (`loss`: see
     `gancourse.objectives`; `form` applies to 'gan').

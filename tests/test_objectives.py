@@ -161,6 +161,78 @@ def test_r1_and_the_toy_loop():
     assert len(run.history) == 20 and min(run.history.penalty) > 0
 
 
+def _toy_run(loss, seed=3, **overrides):
+    from gancourse.distributions import ring
+    from gancourse.toy_training import train_toy
+
+    torch.manual_seed(seed)
+    G = gc.models.ToyGenerator(data_dim=2, latent_dim=2)
+    D = gc.models.ToyDiscriminator(data_dim=2)
+    k = 2 if objectives.loss_name(loss) == "wgan-gp" else 1
+    return train_toy(G, D, ring(), steps=15, loss=loss, k=k, seed=seed, progress=False, **overrides)
+
+
+def own_gradient_penalty(D, real, fake):
+    e = torch.rand(real.shape[0], 1)
+    x = (e * real + (1 - e) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return ((g.norm(dim=1) - 1) ** 2).mean()
+
+
+def _same_runs(a, b):
+    for name in ("loss_d", "loss_g", "critic_gap", "penalty"):
+        assert getattr(a.history, name) == pytest.approx(getattr(b.history, name), rel=1e-4)
+    assert torch.allclose(a.snapshots[-1].fake, b.snapshots[-1].fake, atol=1e-5)
+
+
+@pytest.mark.parametrize("like", ["hinge", "wgan-gp"])
+def test_your_own_losses_train_exactly_like_the_objective_they_follow(like):
+    own = objectives.CustomObjective(
+        like,
+        critic=lambda real, fake: critic_loss(like, real, fake),
+        generator=lambda fake: generator_objective(like, fake),
+    )
+    _same_runs(_toy_run(own), _toy_run(like))
+
+
+def test_your_own_penalty_replaces_the_gradient_penalty():
+    seen = []
+
+    def penalty(D, real, fake):
+        value = own_gradient_penalty(D, real, fake)
+        seen.append(float(value))
+        return value
+
+    own = objectives.CustomObjective(
+        "wgan-gp",
+        critic=lambda real, fake: fake.mean() - real.mean(),
+        generator=lambda fake: -fake.mean(),
+        penalty=penalty,
+    )
+    run = _toy_run(own)
+    assert len(seen) == 2 * 15  # k = 2 critic steps per generator step
+    # the history keeps the last critic step's penalty, weighted by lambda = 10
+    assert run.history.penalty == pytest.approx([10 * v for v in seen[1::2]], rel=1e-5)
+
+
+def test_your_own_losses_must_be_trainable_numbers():
+    detached = objectives.CustomObjective(
+        "hinge", critic=lambda r, f: (f - r).mean().item(), generator=lambda f: -f.mean()
+    )
+    with pytest.raises(ValueError, match="your critic loss: expected one number"):
+        _toy_run(detached)
+    no_graph = objectives.CustomObjective(
+        "wgan-gp",
+        critic=lambda r, f: f.mean() - r.mean(),
+        generator=lambda f: -f.mean(),
+        penalty=lambda D, real, fake: own_gradient_penalty(D, real, fake).detach(),
+    )
+    with pytest.raises(ValueError, match="your gradient penalty.*cannot differentiate"):
+        _toy_run(no_graph)
+    with pytest.raises(ValueError, match="needs like='wgan-gp'"):
+        objectives.CustomObjective("hinge", min, min, penalty=min)
+
+
 def test_an_old_history_loads_with_nan_for_new_statistics():
     old = {"step": [1, 2], "epoch": [0, 0], "loss_d": [1.0, 0.9], "loss_g": [0.7, 0.8]}
     h = gc.History.from_dict(old)

@@ -200,6 +200,67 @@ def test_the_wire_carries_data_and_refuses_everything_else():
         wire.receive(huge)
 
 
+def test_a_grader_network_travels_as_layers_and_weights_and_only_to_the_submission():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(6, 5), torch.nn.LeakyReLU(0.2), torch.nn.Linear(5, 1)
+    )
+    blobs: list[bytes] = []
+    data = wire.encode({"critic": net}, blobs)
+    rebuilt = wire.decode(data, blobs, networks=True)["critic"]
+    assert isinstance(rebuilt, wire.GraderNetwork)
+    x = torch.randn(4, 2, 3)
+    assert torch.equal(rebuilt(x), net(x))
+    assert rebuilt[2].negative_slope == 0.2
+    with pytest.raises(wire.WireError, match="only be sent to the submission"):
+        wire.decode(data, blobs)  # the grader never rebuilds what the sandbox sends
+    with pytest.raises(TypeError, match="may hold only"):
+        wire.encode(torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3)), [])
+    with pytest.raises(TypeError, match="must be an nn.Sequential"):
+        wire.encode(torch.nn.Linear(2, 1), [])
+    # weights that do not fit the layer they claim, and a layer that would allocate terabytes
+    layer = data["items"]["critic"]["layers"][1]
+    layer["args"]["in_features"] = 7
+    with pytest.raises(wire.WireError, match="shapes"):
+        wire.decode(data, blobs, networks=True)
+    layer["args"].update(in_features=10**6, out_features=10**6)
+    layer["params"] = []
+    with pytest.raises(wire.WireError, match="shapes"):
+        wire.decode(data, blobs, networks=True)
+
+
+PENALTY = """
+import torch
+
+def penalty(critic, real, eps, create_graph=True):
+    x = (eps * real).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=create_graph)
+    return ((g.norm(dim=1) - 1) ** 2).mean()
+"""
+
+
+def test_the_gradient_of_an_answer_reaches_the_weights_of_the_network_sent_along(submission):
+    run(submission, PENALTY)
+    torch.manual_seed(1)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    real, eps = torch.randn(16, 2), torch.rand(16, 1)
+    namespace: dict = {}
+    exec(PENALTY, namespace)
+    want = namespace["penalty"](critic, real, eps)
+    want.backward()
+    expected = [p.grad.clone() for p in critic.parameters() if p.grad is not None]
+    critic.zero_grad(set_to_none=True)
+    got = RemoteName(submission, "penalty", "function")(critic, real, eps)
+    assert torch.allclose(got, want.detach())
+    got.backward()
+    grads = [p.grad for p in critic.parameters() if p.grad is not None]
+    assert len(grads) == len(expected) == 3  # the last bias does not change the slope
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads, expected, strict=True))
+    # without create_graph the answer has no graph, and the grader sees that
+    flat = RemoteName(submission, "penalty", "function")(critic, real, eps, create_graph=False)
+    assert not flat.requires_grad
+
+
 GARBAGE = """
 import os
 for fd in map(int, os.listdir("/proc/self/fd")):

@@ -356,18 +356,29 @@ def _call(submission: Submission, target: dict, args, kwargs) -> Any:
             gen.set_state(state)
     value = submission.wrap(answer.get("value"))
     if isinstance(value, torch.Tensor) and answer.get("requires_grad"):
-        value = _with_gradient(value, answer.get("grads", []), original)
+        links = [(original(where, key), g) for where, key, g in answer.get("grads", [])]
+        for where, key, gs in answer.get("network_grads", []):
+            net = original(where, key)
+            if isinstance(net, torch.nn.Module) and isinstance(gs, list):
+                links += list(zip(net.parameters(), gs, strict=False))
+        value = _with_gradient(value, links)
     return value
 
 
-def _with_gradient(value: torch.Tensor, grads, original) -> torch.Tensor:
-    """A tensor equal to `value` whose gradient with respect to the arguments is the one the
-    student's code computed (value + sum(g * (x - x.detach()))): backward() works as usual."""
+def _with_gradient(value: torch.Tensor, links) -> torch.Tensor:
+    """A tensor equal to `value` whose gradient with respect to the arguments (tensors, and the
+    weights of networks sent along) is the one the student's code computed,
+    value + sum(g * (x - x.detach())): backward() works as usual."""
     out = value.detach().clone()
     linked = False
-    for where, key, g in grads:
-        x = original(where, key)
+    for x, g in links:
         if isinstance(g, torch.Tensor) and isinstance(x, torch.Tensor) and x.requires_grad:
+            if g.shape != x.shape:
+                raise SubmissionError(
+                    "GradientMismatch",
+                    f"the submission sent a gradient of shape {tuple(g.shape)} for an argument "
+                    f"of shape {tuple(x.shape)}",
+                )
             out = out + (g.to(x.dtype) * (x - x.detach())).sum().to(out.dtype)
             linked = True
     return out if linked else out.requires_grad_(True)

@@ -10,6 +10,12 @@ tensors, numpy arrays, torch generators (their state) and handles (an object tha
 submission's process, named by a number). Decoding checks every dtype against an allow-list and
 every shape against its blob's length, and caps sizes, so a hostile peer can send wrong answers
 but nothing else.
+
+One more kind travels only from the grader to the submission: a small network of the grader's
+(an `nn.Sequential` of the layers in `NETWORK_LAYERS`) as its layer list and weights, which the
+submission rebuilds from torch.nn as a `GraderNetwork`. A test can thereby hand a critic to a
+student's function (a gradient penalty needs one) without any code crossing over; the gradient
+of the answer with respect to that network's weights comes back (see `worker.Worker.call`).
 """
 
 from __future__ import annotations
@@ -56,6 +62,23 @@ NUMPY_DTYPES = {
     "int64",
     "bool",
 }
+
+
+# Layers a grader's network may hold, with the constructor arguments that describe each.
+NETWORK_LAYERS: dict[str, tuple[str, ...]] = {
+    "Linear": ("in_features", "out_features", "bias"),
+    "LeakyReLU": ("negative_slope",),
+    "ReLU": (),
+    "Tanh": (),
+    "Sigmoid": (),
+    "Softplus": ("beta", "threshold"),
+    "Flatten": ("start_dim", "end_dim"),
+}
+MAX_NETWORK_LAYERS = 64
+
+
+class GraderNetwork(torch.nn.Sequential):
+    """A network the grader sent (rebuilt in the submission's process from layers and weights)."""
 
 
 class WireError(RuntimeError):
@@ -120,6 +143,8 @@ def encode(value: Any, blobs: list[bytes], to_handle=None, depth: int = 0) -> An
         return {"$": "dict", "items": items}
     if isinstance(value, Handle):
         return {"$": "handle", "id": value.id}
+    if isinstance(value, torch.nn.Module) and to_handle is None:
+        return _encode_network(value, blobs)
     if to_handle is not None:
         h = to_handle(value)
         return {
@@ -131,8 +156,11 @@ def encode(value: Any, blobs: list[bytes], to_handle=None, depth: int = 0) -> An
     raise TypeError(f"cannot send a {type(value).__name__} to the other side")
 
 
-def decode(data: Any, blobs: list[bytes], from_handle=None, depth: int = 0) -> Any:
-    """The inverse of `encode`, checking everything; handles go through `from_handle(Handle)`."""
+def decode(
+    data: Any, blobs: list[bytes], from_handle=None, depth: int = 0, networks: bool = False
+) -> Any:
+    """The inverse of `encode`, checking everything; handles go through `from_handle(Handle)`.
+    Networks are rebuilt only where `networks` is true (the submission's side)."""
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     if data is None or isinstance(data, (bool, int, float, str)):
@@ -174,13 +202,15 @@ def decode(data: Any, blobs: list[bytes], from_handle=None, depth: int = 0) -> A
         items = data.get("items")
         if not isinstance(items, list):
             raise WireError("a list without items")
-        out = [decode(v, blobs, from_handle, depth + 1) for v in items]
+        out = [decode(v, blobs, from_handle, depth + 1, networks) for v in items]
         return tuple(out) if kind == "tuple" else out
     if kind == "dict":
         items = data.get("items")
         if not isinstance(items, dict):
             raise WireError("a dict without items")
-        return {str(k): decode(v, blobs, from_handle, depth + 1) for k, v in items.items()}
+        return {
+            str(k): decode(v, blobs, from_handle, depth + 1, networks) for k, v in items.items()
+        }
     if kind == "handle":
         handle = Handle(
             int(data["id"]),
@@ -188,7 +218,73 @@ def decode(data: Any, blobs: list[bytes], from_handle=None, depth: int = 0) -> A
             bool(data.get("module", False)),
         )
         return from_handle(handle) if from_handle else handle
+    if kind == "network":
+        if not networks:
+            raise WireError("a network may only be sent to the submission")
+        return _decode_network(data, blobs)
     raise WireError(f"unknown kind {kind!r}")
+
+
+def _encode_network(net: torch.nn.Module, blobs: list[bytes]) -> dict:
+    allowed = ", ".join(NETWORK_LAYERS)
+    if type(net) not in (torch.nn.Sequential, GraderNetwork):
+        raise TypeError(
+            f"a network sent to the submission must be an nn.Sequential of {allowed} layers; "
+            f"received a {type(net).__name__}"
+        )
+    layers = []
+    for index, layer in enumerate(net):
+        kind = type(layer).__name__
+        if kind not in NETWORK_LAYERS or type(layer) is not getattr(torch.nn, kind):
+            raise TypeError(
+                f"a network sent to the submission may hold only {allowed} layers; layer "
+                f"{index} is a {kind}"
+            )
+        args = {name: getattr(layer, name) for name in NETWORK_LAYERS[kind] if name != "bias"}
+        if kind == "Linear":
+            args["bias"] = layer.bias is not None
+        params = [encode(p, blobs) for p in layer.parameters()]
+        layers.append({"kind": kind, "args": args, "params": params})
+    return {"$": "network", "layers": layers}
+
+
+def _decode_network(data: dict, blobs: list[bytes]) -> GraderNetwork:
+    layers = data.get("layers")
+    if not isinstance(layers, list) or len(layers) > MAX_NETWORK_LAYERS:
+        raise WireError("a network needs a list of at most 64 layers")
+    built = []
+    for spec in layers:
+        if not isinstance(spec, dict) or spec.get("kind") not in NETWORK_LAYERS:
+            raise WireError(f"a network layer must be one of {', '.join(NETWORK_LAYERS)}")
+        kind, args = spec["kind"], spec.get("args")
+        if not isinstance(args, dict) or set(args) != set(NETWORK_LAYERS[kind]):
+            raise WireError(f"a {kind} layer needs exactly the arguments {NETWORK_LAYERS[kind]}")
+        for name, value in args.items():
+            ok = isinstance(value, bool) if name == "bias" else isinstance(value, (int, float))
+            if not ok or (isinstance(value, float) and not math.isfinite(value)):
+                raise WireError(f"{kind}: invalid argument {name}={value!r}")
+        params = spec.get("params")
+        if not isinstance(params, list):
+            raise WireError(f"a {kind} layer needs a list of parameters")
+        tensors = [_tensor(p, blobs) if isinstance(p, dict) else None for p in params]
+        if kind == "Linear":
+            n_in, n_out = args["in_features"], args["out_features"]
+            shapes = [(n_out, n_in)] + ([(n_out,)] if args["bias"] else [])
+        else:
+            shapes = []
+        if [None if t is None else tuple(t.shape) for t in tensors] != shapes or any(
+            not t.dtype.is_floating_point for t in tensors
+        ):
+            raise WireError(f"a {kind} layer's parameters must be float tensors of shapes {shapes}")
+        if kind == "Linear":  # its memory is the weights' own, already bounded by the message
+            layer = torch.nn.Linear(n_in, n_out, bias=args["bias"], device="meta")
+            layer.weight = torch.nn.Parameter(tensors[0])
+            if args["bias"]:
+                layer.bias = torch.nn.Parameter(tensors[1])
+        else:
+            layer = getattr(torch.nn, kind)(**args)
+        built.append(layer)
+    return GraderNetwork(*built)
 
 
 def _blob(data: dict, blobs: list[bytes]) -> bytes:
@@ -249,8 +345,9 @@ def send(stream: BinaryIO, message: dict, to_handle=None) -> None:
     stream.flush()
 
 
-def receive(stream: BinaryIO, from_handle=None) -> dict:
-    """Read one message; WireError if the stream ends or breaks the format."""
+def receive(stream: BinaryIO, from_handle=None, networks: bool = False) -> dict:
+    """Read one message; WireError if the stream ends or breaks the format. `networks`: the
+    submission's side, which rebuilds the grader's networks."""
     count = struct.unpack("<I", _read(stream, 4))[0]
     size = struct.unpack("<I", _read(stream, 4))[0]
     if size > MAX_HEADER_BYTES:
@@ -268,7 +365,7 @@ def receive(stream: BinaryIO, from_handle=None) -> dict:
         if total > MAX_MESSAGE_BYTES:
             raise WireError("message too large")
         blobs.append(_read(stream, length))
-    message = decode(header, blobs, from_handle)
+    message = decode(header, blobs, from_handle, networks=networks)
     if not isinstance(message, dict):
         raise WireError("a message must be a dict")
     return message

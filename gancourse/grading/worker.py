@@ -10,7 +10,9 @@ right ones. Requests:
 
 - exec {source}: run a cell with IPython (magics work), capturing its output;
 - call {name | handle, args, kwargs, rng}: call a function or object of the notebook;
-  tensors changed in place and torch generators' states come back, so the grader sees them;
+  tensors changed in place and torch generators' states come back, so the grader sees them,
+  and so does the gradient of a one-number answer with respect to the tensors that require it
+  and to the weights of the grader's networks among the arguments (`wire.GraderNetwork`);
 - probe {handle, method, args}: a `probe.ModuleProbe` question about a network.
 
 The gancourse package this process sees (`sandbox.package_view`) holds only this worker, its
@@ -153,6 +155,8 @@ class Worker:
     def call(self, request: dict) -> dict:
         import torch
 
+        from gancourse.grading.wire import GraderNetwork
+
         target = self._target(request)
         args, kwargs = list(request.get("args", [])), dict(request.get("kwargs", {}))
         slots = [("args", i, v) for i, v in enumerate(args)]
@@ -165,6 +169,8 @@ class Worker:
                 if value.requires_grad:
                     leaves.append((where, key, value))
                 before[(where, key)] = value.detach().clone()
+        networks = [(where, key, v) for where, key, v in slots if isinstance(v, GraderNetwork)]
+        weights = [(where, key, list(v.parameters())) for where, key, v in networks]
         if request.get("rng") is not None:
             torch.set_rng_state(request["rng"])
         value = target(*args, **kwargs)
@@ -181,12 +187,12 @@ class Worker:
         ]
         if isinstance(value, torch.Tensor):
             answer["requires_grad"] = bool(value.requires_grad)
-            if value.requires_grad and value.numel() == 1 and leaves:
-                grads = torch.autograd.grad(
-                    value.sum(), [v for _, _, v in leaves], allow_unused=True
-                )
-                answer["grads"] = [
-                    [where, key, g] for (where, key, _), g in zip(leaves, grads, strict=True)
+            inputs = [v for _, _, v in leaves] + [p for _, _, ps in weights for p in ps]
+            if value.requires_grad and value.numel() == 1 and inputs:
+                grads = list(torch.autograd.grad(value.sum(), inputs, allow_unused=True))
+                answer["grads"] = [[where, key, grads.pop(0)] for where, key, _ in leaves]
+                answer["network_grads"] = [
+                    [where, key, [grads.pop(0) for _ in ps]] for where, key, ps in weights
                 ]
         return answer
 
@@ -230,7 +236,7 @@ def main() -> int:
     wire.send(proto_out, {"ready": True, "pid": os.getpid()})
     while True:
         try:
-            request = wire.receive(proto_in, from_handle=worker.from_handle)
+            request = wire.receive(proto_in, from_handle=worker.from_handle, networks=True)
         except wire.WireError:
             return 0
         reply = worker.handle(request)
