@@ -598,3 +598,75 @@ def test_one_mistake_costs_the_points_of_one_behaviour(graded_a2):
     # a forward pass that raises breaks every behaviour that runs it, but not the count
     assert "test_discriminator_parameters" not in failed["d_crash"]
     assert totals["d_crash"] == 12.0
+
+
+A5 = "a5_modern_objectives"
+A5_POINTS = 19.0
+
+
+def a5_submissions(solution: dict) -> dict[str, dict]:
+    penalty = "".join(cell(solution, "gradient_penalty_solution")["source"])
+    hinge = "".join(cell(solution, "hinge_solution")["source"])
+    return {
+        "reference": solution,
+        # the penalty's value is right, but autograd cannot differentiate it
+        "no_create_graph": with_solution(
+            solution,
+            "gradient_penalty_solution",
+            penalty.replace("create_graph=True)", "create_graph=False)"),
+        ),
+        "one_epsilon": with_solution(
+            solution,
+            "gradient_penalty_solution",
+            penalty.replace("epsilon = torch.rand(n)", "epsilon = torch.rand(1).expand(n)"),
+        ),
+        "hinge_no_clamp": with_solution(
+            solution,
+            "hinge_solution",
+            hinge.replace("torch.relu(1 - d_real)", "(1 - d_real)").replace(
+                "torch.relu(1 + d_fake)", "(1 + d_fake)"
+            ),
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded_a5(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course_a5")
+    course.release(root, [A5])
+    release = json.loads((root / "release" / A5 / f"{A5}.ipynb").read_text())
+    folder = tmp_path_factory.mktemp("submissions_a5")
+    subs = {**a5_submissions(source(A5)), "blank": release}
+    for student, notebook in subs.items():
+        (folder / f"{student}.ipynb").write_text(json.dumps(notebook))
+    course.collect(root, A5, folder)
+    outcomes = course.autograde(root, A5)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        totals = {s.student.id: s.score for s in gb.assignment_submissions(A5)}
+        failed = {
+            student: sorted(
+                g.name for g in gb.find_submission_notebook(A5, A5, student).grades if not g.score
+            )
+            for student in totals
+        }
+    return outcomes, totals, failed, root
+
+
+def test_modern_objectives_are_graded_on_values_gradients_and_training(graded_a5):
+    outcomes, totals, failed, root = graded_a5
+    assert outcomes["reference"] == "graded"
+    assert totals["reference"] == A5_POINTS and failed["reference"] == [], failed["reference"]
+    assert totals["blank"] == 0.0
+    # a penalty without create_graph has the right value but constrains nothing: it loses the
+    # gradient-flow test and the Lipschitz training test, nothing else
+    assert failed["no_create_graph"] == [
+        "test_gradient_penalty_create_graph",
+        "test_gradient_penalty_makes_a_lipschitz_critic",
+    ]
+    assert failed["one_epsilon"] == ["test_gradient_penalty_random_points"]
+    assert "test_hinge_critic_loss" in failed["hinge_no_clamp"]
+    assert not any(name.startswith("test_gradient") for name in failed["hinge_no_clamp"])
+    graded = (root / "autograded" / "no_create_graph" / A5 / f"{A5}.ipynb").read_text()
+    assert "not connected to the critic's weights" in graded

@@ -200,7 +200,7 @@ def test_your_own_penalty_replaces_the_gradient_penalty():
 
     def penalty(D, real, fake):
         value = own_gradient_penalty(D, real, fake)
-        seen.append(float(value))
+        seen.append(float(value.detach()))
         return value
 
     own = objectives.CustomObjective(
