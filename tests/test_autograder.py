@@ -553,26 +553,35 @@ def a2_submissions(solution: dict) -> dict[str, dict]:
     }
 
 
-@pytest.fixture(scope="module")
-def graded_a2(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course_a2")
-    course.release(root, [A2])
-    folder = tmp_path_factory.mktemp("submissions_a2")
-    for student, notebook in a2_submissions(source(A2)).items():
+def grade_class(tmp_path_factory, assignment: str, submissions) -> tuple:
+    """Release `assignment`, grade `submissions(release)` (student -> notebook), and return the
+    outcomes, each student's total, the test cells each lost points on, and the course root."""
+    root = tmp_path_factory.mktemp(f"course_{assignment}")
+    course.release(root, [assignment])
+    release = json.loads((root / "release" / assignment / f"{assignment}.ipynb").read_text())
+    folder = tmp_path_factory.mktemp(f"submissions_{assignment}")
+    for student, notebook in submissions(release).items():
         (folder / f"{student}.ipynb").write_text(json.dumps(notebook))
-    course.collect(root, A2, folder)
-    outcomes = course.autograde(root, A2)
+    course.collect(root, assignment, folder)
+    outcomes = course.autograde(root, assignment)
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        totals = {s.student.id: s.score for s in gb.assignment_submissions(A2)}
+        totals = {s.student.id: s.score for s in gb.assignment_submissions(assignment)}
         failed = {
             student: sorted(
-                g.name for g in gb.find_submission_notebook(A2, A2, student).grades if not g.score
+                g.name
+                for g in gb.find_submission_notebook(assignment, assignment, student).grades
+                if not g.score
             )
             for student in totals
         }
     return outcomes, totals, failed, root
+
+
+@pytest.fixture(scope="module")
+def graded_a2(tmp_path_factory):
+    return grade_class(tmp_path_factory, A2, lambda release: a2_submissions(source(A2)))
 
 
 def test_networks_are_graded_on_what_they_compute_not_on_what_they_claim(graded_a2):
@@ -632,26 +641,9 @@ def a5_submissions(solution: dict) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def graded_a5(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course_a5")
-    course.release(root, [A5])
-    release = json.loads((root / "release" / A5 / f"{A5}.ipynb").read_text())
-    folder = tmp_path_factory.mktemp("submissions_a5")
-    subs = {**a5_submissions(source(A5)), "blank": release}
-    for student, notebook in subs.items():
-        (folder / f"{student}.ipynb").write_text(json.dumps(notebook))
-    course.collect(root, A5, folder)
-    outcomes = course.autograde(root, A5)
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        totals = {s.student.id: s.score for s in gb.assignment_submissions(A5)}
-        failed = {
-            student: sorted(
-                g.name for g in gb.find_submission_notebook(A5, A5, student).grades if not g.score
-            )
-            for student in totals
-        }
-    return outcomes, totals, failed, root
+    return grade_class(
+        tmp_path_factory, A5, lambda release: {**a5_submissions(source(A5)), "blank": release}
+    )
 
 
 def test_modern_objectives_are_graded_on_values_gradients_and_training(graded_a5):

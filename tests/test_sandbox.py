@@ -261,6 +261,33 @@ def test_the_gradient_of_an_answer_reaches_the_weights_of_the_network_sent_along
     assert not flat.requires_grad
 
 
+FORGED_GRADIENTS = """
+import gc
+
+worker = next(o for o in gc.get_objects() if type(o).__name__ == "Worker")
+honest = worker.call
+
+
+def forged(request):
+    answer = honest(request)
+    if answer.get("network_grads"):
+        answer["network_grads"] = [["args", 0, [torch.zeros(3, 3)]], ["args", 99, []], 7]
+    return answer
+
+
+worker.call = forged
+"""
+
+
+def test_forged_weight_gradients_are_refused_not_trusted(submission):
+    run(submission, PENALTY)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    real, eps = torch.randn(16, 2), torch.rand(16, 1)
+    run(submission, FORGED_GRADIENTS)
+    with pytest.raises(SubmissionError, match="a gradient of shape"):
+        RemoteName(submission, "penalty", "function")(critic, real, eps)
+
+
 GARBAGE = """
 import os
 for fd in map(int, os.listdir("/proc/self/fd")):

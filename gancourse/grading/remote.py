@@ -340,9 +340,13 @@ def _call(submission: Submission, target: dict, args, kwargs) -> Any:
         torch.set_rng_state(answer["rng"])
 
     def original(where, key):
-        return args[key] if where == "args" else kwargs[key]
+        """The argument an answer refers to; None for a reference to nothing."""
+        try:
+            return args[key] if where == "args" else kwargs[key]
+        except (IndexError, KeyError, TypeError):
+            return None
 
-    for where, key, new in answer.get("mutated", []):
+    for where, key, new in _references(answer, "mutated"):
         old = original(where, key)
         if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor):
             with torch.no_grad():
@@ -350,19 +354,30 @@ def _call(submission: Submission, target: dict, args, kwargs) -> Any:
                     old.copy_(new)
                 else:
                     old.data = new
-    for where, key, state in answer.get("generators", []):
+    for where, key, state in _references(answer, "generators"):
         gen = original(where, key)
         if isinstance(gen, torch.Generator) and isinstance(state, torch.Tensor):
             gen.set_state(state)
     value = submission.wrap(answer.get("value"))
     if isinstance(value, torch.Tensor) and answer.get("requires_grad"):
-        links = [(original(where, key), g) for where, key, g in answer.get("grads", [])]
-        for where, key, gs in answer.get("network_grads", []):
+        links = [(original(where, key), g) for where, key, g in _references(answer, "grads")]
+        for where, key, gs in _references(answer, "network_grads"):
             net = original(where, key)
             if isinstance(net, torch.nn.Module) and isinstance(gs, list):
                 links += list(zip(net.parameters(), gs, strict=False))
         value = _with_gradient(value, links)
     return value
+
+
+def _references(answer: dict, name: str) -> list:
+    """The well-formed [where, key, value] entries of an answer's list `name` (a forged answer
+    may hold anything; what is not an entry is ignored)."""
+    entries = answer.get(name)
+    if not isinstance(entries, list):
+        return []
+    return [
+        e for e in entries if isinstance(e, list) and len(e) == 3 and e[0] in ("args", "kwargs")
+    ]
 
 
 def _with_gradient(value: torch.Tensor, links) -> torch.Tensor:
