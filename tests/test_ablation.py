@@ -1,4 +1,4 @@
-"""Tests of gancourse.ablation: input checks, the summary maths, and one tiny real ablation."""
+"""Tests of gancourse.book.ablation: input checks, the summary maths, and one tiny real ablation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gancourse.ablation import (
+from gancourse.book.ablation import (
     AblationRow,
     ToyAblationRow,
     ablation_table,
@@ -191,8 +191,8 @@ def test_tiny_toy_ablation_pairs_the_seeds_and_scores_every_run():
 
 
 def test_a_toy_variant_can_give_d_minibatch_std_and_the_figure_shows_each_variant():
+    from gancourse.book.toy_plots import variants_figure
     from gancourse.models.layers import MinibatchStd
-    from gancourse.toy_plots import variants_figure
 
     rows = run_toy_ablation(
         {"plain": {}, "mbstd": {"minibatch_std": True}},
@@ -212,7 +212,7 @@ def test_a_toy_variant_can_give_d_minibatch_std_and_the_figure_shows_each_varian
 
 
 def test_toy_variant_stats_is_the_mean_and_spread_of_one_variant():
-    from gancourse.ablation import toy_variant_stats
+    from gancourse.book.ablation import toy_variant_stats
 
     rows = [_toy_row("a", 0, 8, 0.8, 0.6), _toy_row("a", 1, 6, 0.6, 0.2), _toy_row("b", 0, 1, 0, 0)]
     stats = toy_variant_stats(rows, "a")

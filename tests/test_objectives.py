@@ -152,8 +152,8 @@ def test_train_runs_every_objective_and_records_the_critic(loss, mnist_digits):
 
 
 def test_r1_and_the_toy_loop():
+    from gancourse.book.toy_training import train_toy
     from gancourse.distributions import ring
-    from gancourse.toy_training import train_toy
 
     G = gc.models.ToyGenerator(data_dim=2, latent_dim=2)
     D = gc.models.ToyDiscriminator(data_dim=2)
@@ -162,8 +162,8 @@ def test_r1_and_the_toy_loop():
 
 
 def _toy_run(loss, seed=3, **overrides):
+    from gancourse.book.toy_training import train_toy
     from gancourse.distributions import ring
-    from gancourse.toy_training import train_toy
 
     torch.manual_seed(seed)
     G = gc.models.ToyGenerator(data_dim=2, latent_dim=2)
@@ -248,9 +248,9 @@ def test_resume_refuses_another_loss(tmp_path, mnist_digits):
 
 
 def test_minibatch_std_sees_the_spread_and_refuses_per_sample_penalties():
+    from gancourse.book.toy_training import train_toy
     from gancourse.distributions import ring
     from gancourse.models.layers import MinibatchStd
-    from gancourse.toy_training import train_toy
 
     same = MinibatchStd()(torch.ones(5, 3))
     assert same.shape == (5, 4) and torch.all(same[:, -1] == 0)  # a collapsed batch: no spread

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import gancourse as gc
-from gancourse.models import ConditionalDiscriminator
-from gancourse.semi_supervised import (
+from gancourse.book.semi_supervised import (
     discriminator_features,
     labelled_subset,
     linear_probe,
     load_train_test,
 )
+from gancourse.models import ConditionalDiscriminator
 
 
 def test_features_are_the_input_of_the_last_linear_layer():

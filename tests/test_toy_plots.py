@@ -1,4 +1,4 @@
-"""Tests of the toy-run figures and the densities behind them (gancourse.toy_plots)."""
+"""Tests of the toy-run figures and the densities behind them (gancourse.book.toy_plots)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import math
 import pytest
 import torch
 
-from gancourse.distributions import Gaussian1D, ring
-from gancourse.models import ToyDiscriminator, ToyGenerator
-from gancourse.toy_plots import (
+from gancourse.book.toy_plots import (
     _fixed_noise,
     figure1_panels,
     kernel_density,
@@ -17,7 +15,9 @@ from gancourse.toy_plots import (
     pick_snapshots,
     points_figure,
 )
-from gancourse.toy_training import train_toy
+from gancourse.book.toy_training import train_toy
+from gancourse.distributions import Gaussian1D, ring
+from gancourse.models import ToyDiscriminator, ToyGenerator
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from gancourse.book.toy_training import ToyConfig, discriminator_on, score_toy, train_toy
 from gancourse.distributions import Gaussian1D, ring
 from gancourse.models import ToyDiscriminator, ToyGenerator
-from gancourse.toy_training import ToyConfig, discriminator_on, score_toy, train_toy
 from gancourse.training import TrainingDiverged
 
 

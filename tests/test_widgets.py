@@ -1,4 +1,4 @@
-"""Tests of the notebook widgets (gancourse.widgets): live controls, and figures in the build."""
+"""The notebook widgets (gancourse.book.widgets): live controls, and figures in the build."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from gancourse import widgets
+from gancourse.book import widgets
+from gancourse.book.notebook import BUILD_ENV_VAR
 from gancourse.latent import interpolate
 from gancourse.models import build_generator
-from gancourse.notebook import BUILD_ENV_VAR
 
 ipywidgets = pytest.importorskip("ipywidgets")
 

@@ -2,7 +2,7 @@
 
 In a live notebook (Jupyter, Colab) each function shows ipywidgets controls and redraws as they
 move. A built HTML page cannot run Python, so in the book build (``GANCOURSE_BOOK_BUILD=1``, see
-`gancourse.notebook.in_book_build`) and where ipywidgets is not installed, each function shows
+`gancourse.book.notebook.in_book_build`) and where ipywidgets is not installed, each function shows
 the figure that the widget would show at its default settings instead.
 
 Each function displays what it makes and returns it (the widget, or the figure); end the line
@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
+from gancourse.book.notebook import in_book_build
 from gancourse.checks import describe
-from gancourse.notebook import in_book_build
 from gancourse.plots import display_figure
 
 __all__ = ["gan1d_playground", "latent_interpolation"]
@@ -141,10 +141,10 @@ PLAYGROUND_DEFAULTS: dict[str, Any] = {
 def train_playground(**settings: Any):
     """Train the playground's 1-D GAN (a `ToyGenerator` against `Gaussian1D()`) with `settings`
     (the keys of `PLAYGROUND_DEFAULTS`) and return (run, target, figure1_panels figure)."""
+    from gancourse.book.toy_plots import figure1_panels
+    from gancourse.book.toy_training import train_toy
     from gancourse.distributions import Gaussian1D
     from gancourse.models import ToyDiscriminator, ToyGenerator
-    from gancourse.toy_plots import figure1_panels
-    from gancourse.toy_training import train_toy
 
     settings = {**PLAYGROUND_DEFAULTS, **_check_settings(settings)}
     target = Gaussian1D()
