@@ -288,6 +288,56 @@ def test_forged_weight_gradients_are_refused_not_trusted(submission):
         RemoteName(submission, "penalty", "function")(critic, real, eps)
 
 
+def test_in_place_changes_travel_back_but_not_a_new_shape(submission):
+    run(
+        submission,
+        "import torch\n"
+        "def scale(x):\n    x.mul_(2)\n    return x.sum()\n"
+        "def grow(x):\n    x.data = torch.zeros(10_000_000)\n    return 0\n",
+    )
+    x = torch.ones(3)
+    assert RemoteName(submission, "scale", "function")(x) == 6 and torch.equal(x, 2 * torch.ones(3))
+    with pytest.raises(SubmissionError, match="not their shape or dtype"):
+        RemoteName(submission, "grow", "function")(x)  # would size the grader's memory
+    assert x.shape == (3,)
+
+
+def _notebook(*cells):
+    import nbformat
+
+    def code(source, **nbgrader):
+        cell = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            cell.metadata["nbgrader"] = {"schema_version": 3, "locked": True, **nbgrader}
+        return cell
+
+    return nbformat.v4.new_notebook(cells=[code(s, **m) for s, m in cells])
+
+
+def test_each_graded_notebook_starts_from_the_same_rng_state_whatever_came_before():
+    from gancourse.grading.notebook_grader import grade_notebook
+
+    poison = (
+        "import torch\n"
+        "def f(x):\n    s = torch.get_rng_state()\n    s[24:5016] = 0\n"
+        "    torch.set_rng_state(s)\n    return x\n",
+        {"solution": True, "locked": False, "grade_id": "f_solution"},
+    )
+    draw = (
+        "import torch\nprint(torch.rand(3).tolist())\nf(1)\n",
+        {"grade": True, "grade_id": "t", "points": 1},
+    )
+    outputs = []
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    for _ in range(2):
+        graded = grade_notebook(_notebook(poison, draw), FAST, check_isolation(FAST))
+        outputs.append(graded.cells[-1].outputs[0]["text"])
+        assert torch.equal(torch.get_rng_state(), before)  # the grader's own state is back
+    # the second notebook drew what the first did: the first one's poison did not carry over
+    assert outputs[0] == outputs[1] and "0.0, 0.0" not in outputs[1]
+
+
 GARBAGE = """
 import os
 for fd in map(int, os.listdir("/proc/self/fd")):

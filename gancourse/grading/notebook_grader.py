@@ -27,11 +27,13 @@ import re
 from typing import Any
 
 import nbformat
+import torch
 
 from gancourse.grading.provenance import static_flags, without_magics
 from gancourse.grading.remote import RemoteName, Submission, SubmissionError
 from gancourse.grading.sandbox import Isolation, SandboxLimits
 
+GRADING_SEED = 0  # every notebook's tests start from the same torch RNG state
 STUB = "# This answer cell was missing from the submission.\nraise NotImplementedError()\n"
 _SOLUTION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)
 
@@ -208,41 +210,48 @@ def grade_notebook(
     trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
     own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
     notes: list[str] = []
-    try:
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            source = _text(cell.source)
-            cell.outputs = []
-            cell.execution_count = index + 1
-            if is_test(cell):
-                _run_test(cell, source, trusted)
-                continue
-            if is_setup(cell):
-                before = dict(trusted)
-                _run_trusted(cell, source, trusted)
-                own_names |= {k for k, v in trusted.items() if before.get(k, own_names) is not v}
-            run, names = submission.run_cell(source)
-            if not is_setup(cell):
-                if run.stdout:
-                    cell.outputs.append(_stream("stdout", run.stdout))
-                if run.stderr:
-                    cell.outputs.append(_stream("stderr", run.stderr))
-                if run.error:
-                    cell.outputs.append(
-                        _error_output(str(run.error.get("ename")), str(run.error.get("evalue")))
+    # The submission sets this process's torch RNG (its draws travel back), so each notebook
+    # starts from the same state and leaves the next student's untouched: grades do not depend
+    # on who was graded before.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(GRADING_SEED)
+        try:
+            for index, cell in enumerate(notebook.cells):
+                if cell.cell_type != "code":
+                    continue
+                source = _text(cell.source)
+                cell.outputs = []
+                cell.execution_count = index + 1
+                if is_test(cell):
+                    _run_test(cell, source, trusted)
+                    continue
+                if is_setup(cell):
+                    before = dict(trusted)
+                    _run_trusted(cell, source, trusted)
+                    own_names |= {
+                        k for k, v in trusted.items() if before.get(k, own_names) is not v
+                    }
+                run, names = submission.run_cell(source)
+                if not is_setup(cell):
+                    if run.stdout:
+                        cell.outputs.append(_stream("stdout", run.stdout))
+                    if run.stderr:
+                        cell.outputs.append(_stream("stderr", run.stderr))
+                    if run.error:
+                        cell.outputs.append(
+                            _error_output(str(run.error.get("ename")), str(run.error.get("evalue")))
+                        )
+                if run.fatal:
+                    notes.append(
+                        f"cell {index + 1}: the submission's process stopped here "
+                        f"({run.error['evalue'] if run.error else ''}); it was restarted without "
+                        f"this cell"
                     )
-            if run.fatal:
-                notes.append(
-                    f"cell {index + 1}: the submission's process stopped here "
-                    f"({run.error['evalue'] if run.error else ''}); it was restarted without "
-                    f"this cell"
-                )
-            for name, kind in names.items():
-                if name in answers and name not in own_names and kind != "module":
-                    trusted[name] = RemoteName(submission, name, kind)
-    finally:
-        submission.close()
+                for name, kind in names.items():
+                    if name in answers and name not in own_names and kind != "module":
+                        trusted[name] = RemoteName(submission, name, kind)
+        finally:
+            submission.close()
     student_code = {
         _id(c) or f"cell {i + 1}": _text(c.source)
         for i, c in enumerate(notebook.cells)

@@ -349,11 +349,16 @@ def _call(submission: Submission, target: dict, args, kwargs) -> Any:
     for where, key, new in _references(answer, "mutated"):
         old = original(where, key)
         if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor):
+            if old.shape != new.shape or old.dtype != new.dtype:
+                # Mirroring it would let the submission size the grader's tensors (and memory).
+                raise SubmissionError(
+                    "ArgumentChanged",
+                    f"the submission changed an argument of shape {tuple(old.shape)} "
+                    f"({old.dtype}) in place into shape {tuple(new.shape)} ({new.dtype}); a "
+                    f"function may change its arguments' values, not their shape or dtype",
+                )
             with torch.no_grad():
-                if old.shape == new.shape and old.dtype == new.dtype:
-                    old.copy_(new)
-                else:
-                    old.data = new
+                old.copy_(new)
     for where, key, state in _references(answer, "generators"):
         gen = original(where, key)
         if isinstance(gen, torch.Generator) and isinstance(state, torch.Tensor):
@@ -364,7 +369,14 @@ def _call(submission: Submission, target: dict, args, kwargs) -> Any:
         for where, key, gs in _references(answer, "network_grads"):
             net = original(where, key)
             if isinstance(net, torch.nn.Module) and isinstance(gs, list):
-                links += list(zip(net.parameters(), gs, strict=False))
+                weights = list(net.parameters())
+                if len(gs) != len(weights):
+                    raise SubmissionError(
+                        "GradientMismatch",
+                        f"the submission sent {len(gs)} weight gradients for a network with "
+                        f"{len(weights)} weights",
+                    )
+                links += list(zip(weights, gs, strict=True))
         value = _with_gradient(value, links)
     return value
 
