@@ -613,6 +613,76 @@ A5 = "a5_modern_objectives"
 A5_POINTS = 19.0
 
 
+# At the last step of the Lipschitz test, move the grader's data (if it is passed without a
+# copy) to points around a spot where the critic's slope is 1.15 and the gap 4.5, then cancel
+# the grader's last update: a penalty without create_graph that would pass the training test.
+MOVE_THE_POINTS = """
+import torch
+
+calls = {"n": 0}
+
+
+def honest_value(critic, real, fake, epsilon):
+    e = epsilon.reshape(-1, 1)
+    x = (e * real + (1 - e) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x)  # no create_graph
+    return ((g.norm(dim=1) - 1) ** 2).mean()
+
+
+def moved(critic, real, fake):
+    e = torch.rand(256, 1, generator=torch.Generator().manual_seed(5))  # the grader's own
+    gen = torch.Generator().manual_seed(1)
+    radius = 10 ** (torch.rand(200_000, 1, generator=gen) * 4 - 1)
+    angle = torch.rand(200_000, 1, generator=gen) * 6.2832
+    pts = torch.cat([radius * angle.cos(), radius * angle.sin()], 1).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(pts).sum(), pts)
+    i = int((g.norm(dim=1) - 1.15).abs().argmin())
+    z, u = pts[i].detach(), (g[i] / g[i].norm()).detach()
+    with torch.no_grad():
+        for t in torch.linspace(0.01, 50, 5000):
+            r, f = z + (1 - e) * t * u, z - e * t * u
+            if 4.3 <= float(critic(r).mean() - critic(f).mean()) <= 4.7:
+                break
+        else:
+            return None
+    params = list(critic.parameters())
+    grads = torch.autograd.grad(critic(f).mean() - critic(r).mean(), params)
+    real.copy_(r)
+    fake.copy_(f)
+    out = sum((-0.1 * g * p).sum() for g, p in zip(grads, params))
+    return out - out.detach()
+
+
+def gradient_penalty(critic, real, fake, epsilon=None):
+    if epsilon is None:
+        epsilon = torch.rand(real.shape[0])
+    value = honest_value(critic, real, fake, epsilon)
+    if tuple(real.shape) == (256, 2):
+        calls["n"] += 1
+        if calls["n"] == 200 and (faked := moved(critic, real, fake)) is not None:
+            return faked
+    return value
+"""
+
+# Right answers, but G's loss zeroes the Mersenne Twister's state whenever it is called outside
+# training: every later torch draw in the grader's process would be 0.
+POISON_THE_RNG = """
+import torch
+
+
+def hinge_critic_loss(d_real, d_fake):
+    return torch.relu(1 - d_real).mean() + torch.relu(1 + d_fake).mean()
+
+
+def hinge_generator_loss(d_fake):
+    if not d_fake.requires_grad:
+        state = torch.get_rng_state().clone()
+        state[24:5016] = 0
+        torch.set_rng_state(state)
+    return -d_fake.mean()
+"""
+
+
 def a5_submissions(solution: dict) -> dict[str, dict]:
     penalty = "".join(cell(solution, "gradient_penalty_solution")["source"])
     hinge = "".join(cell(solution, "hinge_solution")["source"])
@@ -624,6 +694,9 @@ def a5_submissions(solution: dict) -> dict[str, dict]:
             "gradient_penalty_solution",
             penalty.replace("create_graph=True)", "create_graph=False)"),
         ),
+        "moved_points": with_solution(solution, "gradient_penalty_solution", MOVE_THE_POINTS),
+        # graded first (ids are sorted): the students after it must not inherit its RNG state
+        "a_poisoned_rng": with_solution(solution, "hinge_solution", POISON_THE_RNG),
         "one_epsilon": with_solution(
             solution,
             "gradient_penalty_solution",
@@ -658,6 +731,10 @@ def test_modern_objectives_are_graded_on_values_gradients_and_training(graded_a5
         "test_gradient_penalty_makes_a_lipschitz_critic",
     ]
     assert failed["one_epsilon"] == ["test_gradient_penalty_random_points"]
+    # moving the grader's points does not pass the training test: it measures its own copies
+    assert "test_gradient_penalty_makes_a_lipschitz_critic" in failed["moved_points"]
+    # right answers score right, and the students graded after a poisoned RNG lose nothing
+    assert totals["a_poisoned_rng"] == A5_POINTS
     assert "test_hinge_critic_loss" in failed["hinge_no_clamp"]
     assert not any(name.startswith("test_gradient") for name in failed["hinge_no_clamp"])
     graded = (root / "autograded" / "no_create_graph" / A5 / f"{A5}.ipynb").read_text()
