@@ -739,3 +739,23 @@ def test_modern_objectives_are_graded_on_values_gradients_and_training(graded_a5
     assert not any(name.startswith("test_gradient") for name in failed["hinge_no_clamp"])
     graded = (root / "autograded" / "no_create_graph" / A5 / f"{A5}.ipynb").read_text()
     assert "not connected to the critic's weights" in graded
+
+
+def points_of(notebook: dict) -> float:
+    return sum(
+        float(c["metadata"]["nbgrader"].get("points", 0))
+        for c in notebook["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade")
+    )
+
+
+@pytest.mark.parametrize("assignment", ["a3_dcgan", "a4_tricks_evaluation"])
+def test_the_reference_solution_of_the_other_assignments_gets_full_marks(
+    assignment, tmp_path_factory
+):
+    # (a1, a2 and a5 are graded above with their mistakes and exploits)
+    solution = source(assignment)
+    _, totals, failed, _ = grade_class(
+        tmp_path_factory, assignment, lambda release: {"reference": solution}
+    )
+    assert failed["reference"] == [] and totals["reference"] == points_of(solution) > 0
