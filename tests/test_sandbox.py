@@ -271,7 +271,7 @@ honest = worker.call
 def forged(request):
     answer = honest(request)
     if answer.get("network_grads"):
-        answer["network_grads"] = [["args", 0, [torch.zeros(3, 3)]], ["args", 99, []], 7]
+        answer["network_grads"] = [["args", 0, FORGED], ["args", 99, []], 7]
     return answer
 
 
@@ -279,12 +279,19 @@ worker.call = forged
 """
 
 
-def test_forged_weight_gradients_are_refused_not_trusted(submission):
+@pytest.mark.parametrize(
+    ("forged", "message"),
+    [
+        ("[torch.zeros(3, 3)] * 4", "a gradient of shape"),  # 4 weights, the wrong shapes
+        ("[torch.zeros(8, 2)]", "1 weight gradients for a network with 4"),
+    ],
+)
+def test_forged_weight_gradients_are_refused_not_trusted(submission, forged, message):
     run(submission, PENALTY)
     critic = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     real, eps = torch.randn(16, 2), torch.rand(16, 1)
-    run(submission, FORGED_GRADIENTS)
-    with pytest.raises(SubmissionError, match="a gradient of shape"):
+    run(submission, FORGED_GRADIENTS.replace("FORGED", forged))
+    with pytest.raises(SubmissionError, match=message):
         RemoteName(submission, "penalty", "function")(critic, real, eps)
 
 
