@@ -180,3 +180,51 @@ def _moving_average(values: list[float], window: int) -> list[float]:
     out = [(csum[i + 1] / (i + 1)).item() for i in range(window - 1)]
     out += ((csum[window:] - csum[:-window]) / window).tolist()
     return out
+
+
+def seeds_figure(
+    groups: Mapping[str, Mapping[int, float]],
+    metric: str,
+    learned: Mapping[str, Mapping[int, bool]] | None = None,
+    level: float = 0.95,
+    title: str | None = None,
+) -> Figure:
+    """Every seed as a dot, one row per setting, with the mean and its t interval over seeds.
+
+    Runs that did not learn (`learned[name][seed]` False) are drawn hollow and left out of the
+    mean and the interval, as `gancourse.comparison` leaves them out of every verdict.
+    """
+    import math
+
+    from scipy.stats import t
+
+    if not groups:
+        raise ValueError("groups: expected at least one setting, received none")
+    learned = learned or {}
+    names = list(groups)
+    fig = Figure(figsize=(7.0, 0.55 * len(names) + 1.2))
+    ax = fig.add_subplot()
+    for row, name in enumerate(names):
+        y = len(names) - 1 - row
+        values = groups[name]
+        ok = learned.get(name, {})
+        kept = [v for s, v in values.items() if ok.get(s, True)]
+        failed = [v for s, v in values.items() if not ok.get(s, True)]
+        ax.scatter(kept, [y] * len(kept), color="C0", zorder=3, s=22)
+        ax.scatter(failed, [y] * len(failed), facecolors="none", edgecolors="C3", zorder=3, s=22)
+        if kept:
+            mean = sum(kept) / len(kept)
+            ax.plot([mean], [y], marker="|", color="black", markersize=16, zorder=4)
+            if len(kept) > 1:
+                sd = math.sqrt(sum((v - mean) ** 2 for v in kept) / (len(kept) - 1))
+                half = t.ppf(0.5 + level / 2, len(kept) - 1) * sd / math.sqrt(len(kept))
+                ax.plot([mean - half, mean + half], [y, y], color="black", lw=1.5, zorder=2)
+    ax.set_yticks(range(len(names)), list(reversed(names)))
+    ax.set_xlabel(
+        f"{metric}: dots are seeds (hollow red: did not learn); bar: mean and {level:.0%} interval"
+    )
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

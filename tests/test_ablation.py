@@ -11,11 +11,13 @@ from gancourse.book.ablation import (
     AblationRow,
     ToyAblationRow,
     ablation_table,
+    compare_variants,
     mean_std,
     run_ablation,
     run_toy_ablation,
     summarise,
     toy_ablation_table,
+    variant_groups,
 )
 from gancourse.distributions import Gaussian1D, ring
 
@@ -48,7 +50,7 @@ def test_table_reports_change_against_baseline():
     lines = table.splitlines()
     assert lines[0].startswith("| variant |")
     assert "12.00 ± 2.83" in lines[2] and "(baseline)" in lines[2]
-    assert "| trick | 1 | 5.00 | -7.00 |" in lines[3]
+    assert "| trick | 1 | 1/1 | 5.00 | -7.00 |" in lines[3]  # 1/1: no judgement, counted learned
     assert "+7.00" in ablation_table(rows, baseline="trick")
     with pytest.raises(ValueError, match="baseline: expected one of"):
         ablation_table(rows, baseline="nope")
@@ -135,9 +137,13 @@ def test_toy_table_gives_mean_spread_and_complete_runs_per_variant():
         _toy_row("fix", 1, 8, 0.7, 0.7),
     ]
     lines = toy_ablation_table(rows).splitlines()
-    assert lines[0].startswith("| variant | runs | modes (of 8) | all modes |")
-    assert lines[2] == "| base | 2 | 2.0 ± 1.4 | 0/2 | 0.70 ± 0.14 | 0.20 ± 0.14 |"
-    assert lines[3] == "| fix | 2 | 8.0 ± 0.0 | 2/2 | 0.70 ± 0.00 | 0.80 ± 0.14 |"
+    assert lines[0].startswith("| variant | runs | learned | modes (of 8) | all modes |")
+    assert lines[2] == (
+        "| base | 2 | 2/2 | 2.0 ± 1.4 | 0/2 | 0.50 ± 0.00 | 0.70 ± 0.14 | 0.20 ± 0.14 |"
+    )
+    assert lines[3] == (
+        "| fix | 2 | 2/2 | 8.0 ± 0.0 | 2/2 | 0.50 ± 0.00 | 0.70 ± 0.00 | 0.80 ± 0.14 |"
+    )
     assert max(len(line) for line in lines) < 100  # fits a narrow page
     with pytest.raises(TypeError, match="ToyAblationRow"):
         toy_ablation_table([_row("base", 0, 1.0)])
@@ -220,3 +226,20 @@ def test_toy_variant_stats_is_the_mean_and_spread_of_one_variant():
     assert stats["recall"] == pytest.approx((0.4, math.sqrt(0.08)))
     with pytest.raises(ValueError, match="no rows for 'c'"):
         toy_variant_stats(rows, "c")
+
+
+def test_compare_variants_pairs_seeds_and_leaves_out_runs_that_did_not_learn():
+    from gancourse.judgement import NOT_LEARNED, Judgement
+
+    rows = [_toy_row("base", s, 2, 0.7, 0.20 + 0.01 * s) for s in range(5)]
+    rows += [_toy_row("fix", s, 8, 0.7, 0.60 + 0.02 * s) for s in range(5)]
+    rows += [_toy_row("scatter", s, 8, 0.4, 0.99) for s in range(5)]
+    for row in rows[10:]:
+        row.judgement = Judgement(NOT_LEARNED, "not on the data")
+    fix, scatter = compare_variants(rows, "recall", label="recall")
+    assert fix.names == ("fix", "base") and fix.paired and fix.winner == "fix"
+    assert scatter.n == (0, 0) and scatter.left_out == (5, 5) and scatter.winner is None
+    values, learned = variant_groups(rows, "recall")
+    assert values["fix"][4] == pytest.approx(0.68) and learned["scatter"][0] is False
+    with pytest.raises(ValueError, match="metric: expected a field"):
+        variant_groups(rows, "fid")

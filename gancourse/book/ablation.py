@@ -26,18 +26,22 @@ from typing import Any
 import torch
 
 from gancourse.checks import describe
+from gancourse.comparison import Comparison, compare
+from gancourse.judgement import Judgement
 
 __all__ = [
     "AblationRow",
     "ToyAblationRow",
     "VariantSummary",
     "ablation_table",
+    "compare_variants",
     "mean_std",
     "run_ablation",
     "run_toy_ablation",
     "summarise",
     "toy_ablation_table",
     "toy_variant_stats",
+    "variant_groups",
 ]
 
 TAIL_STEPS = 50  # D's outputs are averaged over this many last steps of each run
@@ -57,6 +61,12 @@ class AblationRow:
     seconds: float  # wall time of the training run (FID excluded)
     samples: torch.Tensor  # the final fixed-noise sample grid (CPU), in G's output range
     confidence: float = math.nan  # MNIST classifier's mean confidence on the FID samples
+    judgement: Judgement | None = None  # did it learn? (judge_digits on the FID samples)
+
+    @property
+    def learned(self) -> bool:
+        """Left out of rankings when False; True where no judgement could be made."""
+        return self.judgement is None or self.judgement.learned
 
 
 @dataclass
@@ -136,8 +146,9 @@ def run_ablation(
             seed=seed,
             progress=False,
         )
-        confidence = math.nan
+        confidence, judgement = math.nan, None
         if getattr(extractor, "name", "").startswith("mnist"):  # a digit classifier: read them
+            from gancourse.judgement import judge_digits
             from gancourse.latent import generate_images
             from gancourse.metrics import read_digits
             from gancourse.training import sample_noise
@@ -151,6 +162,8 @@ def run_ablation(
             images = generate_images(G, noise)
             value_range = OUTPUT_RANGES[spec.output_range]
             confidence = read_digits(images, value_range, extractor).mean_confidence
+            if len(images) >= 100:  # enough samples for class shares
+                judgement = judge_digits(images, value_range, extractor)
         history = result.history
         last_epoch = max(result.samples) if result.samples else None
         samples = (
@@ -167,6 +180,7 @@ def run_ablation(
                 seconds=seconds,
                 samples=samples,
                 confidence=confidence,
+                judgement=judgement,
             )
         )
     return rows
@@ -198,8 +212,8 @@ def ablation_table(rows: Sequence[AblationRow], baseline: str | None = None) -> 
         raise ValueError(f"baseline: expected one of {names}, received {baseline!r}")
     base = next(s for s in summaries if s.variant == baseline)
     lines = [
-        "| variant | runs | FID (mean ± std) | change vs baseline | D(x) | D(G(z)) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| variant | runs | learned | FID (mean ± std) | change vs baseline | D(x) | D(G(z)) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         mine = [r for r in rows if r.variant == s.variant]
@@ -207,8 +221,9 @@ def ablation_table(rows: Sequence[AblationRow], baseline: str | None = None) -> 
         d_fake = sum(r.d_fake for r in mine) / len(mine)
         change = "(baseline)" if s.variant == baseline else f"{s.mean - base.mean:+.2f}"
         spread = f" ± {s.std:.2f}" if s.runs > 1 else ""
+        learned = sum(r.learned for r in mine)
         lines.append(
-            f"| {s.variant} | {s.runs} | {s.mean:.2f}{spread} | {change} | "
+            f"| {s.variant} | {s.runs} | {learned}/{s.runs} | {s.mean:.2f}{spread} | {change} | "
             f"{d_real:.2f} | {d_fake:.2f} |"
         )
     return "\n".join(lines)
@@ -239,6 +254,12 @@ class ToyAblationRow:
     seconds: float  # wall time of the training run
     samples: torch.Tensor  # the final samples (n, 2), from the run's fixed noise
     run: Any = None  # the ToyRun itself: networks, history and snapshots
+    judgement: Judgement | None = None  # did it learn? (judge_toy on the final samples)
+
+    @property
+    def learned(self) -> bool:
+        """Left out of rankings when False (samples not on the data); collapse is kept."""
+        return self.judgement is None or self.judgement.learned
 
 
 def run_toy_ablation(
@@ -267,6 +288,7 @@ def run_toy_ablation(
     """
     from gancourse.book.notebook import progress_bar
     from gancourse.book.toy_training import ToyConfig, score_toy, train_toy
+    from gancourse.judgement import judge_toy
     from gancourse.models import ToyDiscriminator, ToyGenerator
 
     if getattr(target, "data_dim", None) != 2 or not hasattr(target, "mode_coverage"):
@@ -305,6 +327,7 @@ def run_toy_ablation(
                 seconds=seconds,
                 samples=fake,
                 run=run,
+                judgement=judge_toy(target, fake),
             )
         )
     return rows
@@ -334,19 +357,71 @@ def toy_ablation_table(rows: Sequence[ToyAblationRow]) -> str:
         by_variant.setdefault(row.variant, []).append(row)
     num_modes = rows[0].num_modes
     lines = [
-        f"| variant | runs | modes (of {num_modes}) | all modes | precision | recall |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| variant | runs | learned | modes (of {num_modes}) | all modes | on a mode | "
+        "precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, mine in by_variant.items():
         modes = mean_std([r.modes for r in mine])
         precision = mean_std([r.precision for r in mine])
         recall = mean_std([r.recall for r in mine])
         complete = sum(r.modes == r.num_modes for r in mine)
+        near = mean_std([r.near for r in mine])
+        learned = sum(r.learned for r in mine)
         lines.append(
-            f"| {name} | {len(mine)} | {_pm(modes, 1)} | {complete}/{len(mine)} | "
-            f"{_pm(precision, 2)} | {_pm(recall, 2)} |"
+            f"| {name} | {len(mine)} | {learned}/{len(mine)} | {_pm(modes, 1)} | "
+            f"{complete}/{len(mine)} | {_pm(near, 2)} | {_pm(precision, 2)} | {_pm(recall, 2)} |"
         )
     return "\n".join(lines)
+
+
+def variant_groups(
+    rows: Sequence[AblationRow | ToyAblationRow], metric: str
+) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, bool]]]:
+    """Per variant, {seed: value of `metric`} and {seed: learned}: what `compare`,
+    `comparison.rank` and `plots.seeds_figure` take."""
+    if not rows:
+        raise ValueError("rows: expected at least one ablation row, received none")
+    values: dict[str, dict[int, float]] = {}
+    learned: dict[str, dict[int, bool]] = {}
+    for row in rows:
+        if not hasattr(row, metric):
+            raise ValueError(
+                f"metric: expected a field of {type(row).__name__}, received {metric!r}"
+            )
+        values.setdefault(row.variant, {})[row.seed] = float(getattr(row, metric))
+        learned.setdefault(row.variant, {})[row.seed] = row.learned
+    return values, learned
+
+
+def compare_variants(
+    rows: Sequence[AblationRow | ToyAblationRow],
+    metric: str,
+    *,
+    baseline: str | None = None,
+    higher_is_better: bool = True,
+    label: str | None = None,
+) -> list[Comparison]:
+    """Every variant against `baseline` (default: the first) on `metric`, paired over the
+    seeds they share; runs that did not learn are left out and counted."""
+    values, learned = variant_groups(rows, metric)
+    names = list(values)
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in values:
+        raise ValueError(f"baseline: expected one of {names}, received {baseline!r}")
+    return [
+        compare(
+            values[name],
+            values[baseline],
+            names=(name, baseline),
+            metric=label or metric,
+            higher_is_better=higher_is_better,
+            learned_a=learned[name],
+            learned_b=learned[baseline],
+        )
+        for name in names
+        if name != baseline
+    ]
 
 
 def _pm(stats: tuple[float, float], digits: int) -> str:
