@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup book demo test browser sandbox lint format bench clean
+.PHONY: setup book demo test browser mathjax sandbox lint format bench clean
 
 REQUIREMENTS := requirements.txt requirements-book.txt requirements-autograder.txt requirements-test.txt
 # The book's size: cpu (the published size: digits within minutes on a 2-core CPU), smoke (what
@@ -26,7 +26,7 @@ setup: $(STAMP)
 
 # The main job: execute every chapter and build the book as static HTML. Execution errors and
 # Sphinx warnings fail the build (-W). Chapters re-run only when their code changes (cache).
-book: $(STAMP)
+book: $(STAMP) mathjax
 	PATH="$(abspath $(VENV))/bin:$$PATH" GANCOURSE_SIZE=$(SIZE) GANCOURSE_BOOK_BUILD=1 \
 	$(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going
 	@echo "open $(BOOK_HTML)/index.html in a browser (built at size $(SIZE))"
@@ -36,11 +36,14 @@ demo: $(STAMP)
 	$(PY) -m gancourse train --model dcgan32 --data mnist --epochs 2 --out runs/demo
 	@echo "samples, loss curves and checkpoint written to runs/demo/"
 
-# What the browser test needs: Debian's chromium, and MathJax 3 (the same files the built pages
-# load from their CDN, served locally because the test machine is offline).
-browser:
-	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+# MathJax 3 from the npm registry: the built pages load it from the book's own _static folder
+# (book/_ext/local_mathjax.py), so a book built or opened offline renders its maths.
+mathjax:
 	test -f $(MATHJAX) || npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@3
+
+# What the browser test needs: Debian's chromium, and the local MathJax.
+browser: mathjax
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 
 # What the autograder's sandbox needs: bubblewrap (Linux namespaces; grading refuses without it).
 sandbox:

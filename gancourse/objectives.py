@@ -63,7 +63,9 @@ class Objective:
 
 
 OBJECTIVES = {
-    "gan": Objective("gan", "Goodfellow et al. 2014 (the slides)"),
+    # Goodfellow et al. trained with SGD and momentum and the decks fix no optimiser; the
+    # course's Adam 2e-4 (0.5, 0.999) is Radford et al.'s DCGAN setting.
+    "gan": Objective("gan", "Goodfellow et al. 2014; Adam as in Radford et al. 2015"),
     "lsgan": Objective("lsgan", "Mao et al. 2017, least squares GAN"),
     "hinge": Objective("hinge", "Lim & Ye 2017; Miyato et al. 2018 (with spectral norm)"),
     "wgan": Objective(

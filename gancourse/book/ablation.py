@@ -401,10 +401,15 @@ def compare_variants(
     baseline: str | None = None,
     higher_is_better: bool = True,
     label: str | None = None,
+    leave_out_failures: bool = True,
 ) -> list[Comparison]:
     """Every variant against `baseline` (default: the first) on `metric`, paired over the
-    seeds they share; runs that did not learn are left out and counted."""
+    seeds they share. Runs that did not learn are left out and counted, unless
+    `leave_out_failures=False`: right when the metric itself measures the failure a variant is
+    meant to cure (the recall of a collapsing toy), wrong when it only ranks learners (FID)."""
     values, learned = variant_groups(rows, metric)
+    if not leave_out_failures:
+        learned = {name: dict.fromkeys(seeds, True) for name, seeds in values.items()}
     names = list(values)
     baseline = names[0] if baseline is None else baseline
     if baseline not in values:
