@@ -42,7 +42,7 @@ __all__ = [
 
 RECORDS_DIR = Path(__file__).resolve().parent / "records"
 FORMAT = "gancourse-record-1"
-GRID_SAMPLES = 16  # samples kept per variant (from the first seed)
+GRID_SAMPLES = 16  # samples kept per variant (from the first seed), as an 8-bit PNG
 
 
 class StaleRecordError(RuntimeError):
@@ -141,19 +141,23 @@ def save_record(
     """Write `rows` of `experiment` as `<directory>/<name>.json` (default: the package's)."""
     from torchvision.io import encode_png
 
-    from gancourse.plots import image_grid
-
     if not rows:
         raise ValueError("rows: expected the rows of a finished experiment, received none")
     directory = RECORDS_DIR if directory is None else Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     first_seed = list(experiment.seeds)[0]
+    lo, hi = _value_range(experiment)
     grids = {}
     for row in rows:
         if row.seed == first_seed and row.samples is not None and len(row.samples):
-            grid = image_grid(row.samples[:GRID_SAMPLES], _value_range(experiment), nrow=4)
-            png = encode_png((grid * 255).round().to(torch.uint8))
-            grids[row.variant] = base64.b64encode(png.numpy().tobytes()).decode()
+            kept = row.samples[:GRID_SAMPLES].detach().float().cpu()
+            unit = ((kept - lo) / (hi - lo)).clamp(0, 1)
+            strip = torch.cat(list(unit), dim=1)  # (C, n * H, W): the samples one above another
+            png = encode_png((strip * 255).round().to(torch.uint8))
+            grids[row.variant] = {
+                "shape": list(kept.shape),
+                "png": base64.b64encode(png.numpy().tobytes()).decode(),
+            }
     record = {
         "format": FORMAT,
         "name": experiment.name,
@@ -199,7 +203,8 @@ def load_record(
             f"but experiment {experiment.name!r} now has {experiment.spec_hash()}; rerun "
             f"`python scripts/run_experiment.py {experiment.name}`"
         )
-    grids = {k: _decode_grid(v) for k, v in data.get("grids", {}).items()}
+    value_range = _value_range_of(data["specification"]["model"])
+    grids = {k: _decode_samples(v, value_range) for k, v in data.get("grids", {}).items()}
     rows = []
     for r in data["rows"]:
         judgement = Judgement(r["verdict"], r["reason"], r.get("measures", {}))
@@ -239,19 +244,27 @@ def _row_dict(row: Any, has_grid: bool) -> dict[str, Any]:
     }
 
 
-def _decode_grid(text: str) -> torch.Tensor:
-    """A stored grid as a (1, C, H, W) image in [-1, 1] (a batch of one tiled picture)."""
+def _decode_samples(stored: Mapping[str, Any], value_range: tuple[float, float]) -> torch.Tensor:
+    """The stored samples (n, C, H, W) back in the model's value range (8-bit precision)."""
     from torchvision.io import decode_png
 
-    raw = torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
-    image = decode_png(raw).float() / 127.5 - 1
-    return image.unsqueeze(0)
+    n, channels, height, width = stored["shape"]
+    raw = torch.frombuffer(bytearray(base64.b64decode(stored["png"])), dtype=torch.uint8)
+    strip = decode_png(raw).float() / 255  # (C, n * H, W)
+    if tuple(strip.shape) != (channels, n * height, width):
+        raise ValueError(f"a stored sample strip has shape {tuple(strip.shape)}, not {stored}")
+    lo, hi = value_range
+    return torch.stack(strip.split(height, dim=1)) * (hi - lo) + lo
 
 
 def _value_range(experiment: AblationExperiment) -> tuple[float, float]:
+    return _value_range_of(experiment.model)
+
+
+def _value_range_of(model: str) -> tuple[float, float]:
     from gancourse.models import OUTPUT_RANGES, get_spec
 
-    return OUTPUT_RANGES[get_spec(experiment.model).output_range]
+    return OUTPUT_RANGES[get_spec(model).output_range]
 
 
 def _git_commit() -> str:

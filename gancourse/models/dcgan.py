@@ -63,7 +63,7 @@ class DCGAN32Discriminator(Discriminator):
         channels: int = 1,  # input image channels
         outputs: str = "logits",  # 'probs' adds the slide's final Sigmoid
         negative_slope: float = 0.2,  # LeakyReLU slope
-        dropout: float = 0.25,  # Dropout2d rate after every block; not on the slide
+        dropout: float = 0.25,  # Dropout2d after every block (PyTorch-GAN's rate, as in 001)
         batch_norm: bool = True,  # False: a critic for penalties per sample (WGAN-GP, R1)
     ) -> None:
         super().__init__((channels, 32, 32), outputs)
