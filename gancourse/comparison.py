@@ -54,6 +54,7 @@ class Comparison:
     level: float  # e.g. 0.95
     paired: bool  # a paired interval over shared seeds (else Welch's)
     min_seeds: int
+    unit: str = "runs"  # what one value is: "runs" (seeds), "pairs", "labelled subsets"...
 
     @property
     def enough_seeds(self) -> bool:
@@ -87,12 +88,16 @@ class Comparison:
         """One sentence: the verdict, the effect with its interval and the seeds behind it."""
         a, b = self.names
         ma, mb = self.means
-        kind = "paired over seeds" if self.paired else "Welch"
+        kind = "paired" if self.paired else "Welch"
         effect = (
             f"{self.metric} {ma:.{digits}f} against {mb:.{digits}f}, difference "
             f"{self.interval(digits)}"
             + (f" ({self.level:.0%} interval, {kind})" if not math.isnan(self.low) else "")
-            + f", {self.n[0]} and {self.n[1]} runs"
+            + (
+                f", {self.n[0]} {self.unit}"
+                if self.paired
+                else f", {self.n[0]} and {self.n[1]} {self.unit}"
+            )
         )
         dropped = ""
         if any(self.left_out):
@@ -107,7 +112,7 @@ class Comparison:
             worse = b if better == a else a
             return f"{better} beats {worse}: {effect}{dropped}."
         if not self.enough_seeds:
-            why = f"fewer than {self.min_seeds} runs a side"
+            why = f"fewer than {self.min_seeds} {self.unit} a side"
         else:
             why = "the interval covers zero"
         return f"{a} against {b}: {NO_DIFFERENCE} ({why}; {effect}{dropped})."
@@ -124,6 +129,7 @@ def compare(
     learned_b: Mapping[int, bool] | Sequence[bool] | None = None,
     level: float = 0.95,
     min_seeds: int = MIN_SEEDS,
+    unit: str = "runs",
 ) -> Comparison:
     """Compare the per-run values of two settings (a dict seed -> value, or a list).
 
@@ -170,6 +176,7 @@ def compare(
         level=level,
         paired=paired,
         min_seeds=min_seeds,
+        unit=unit,
     )
 
 

@@ -57,6 +57,19 @@ def test_chapters_are_committed_clean_for_the_python3_kernel(chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_cpu_size_trains_on_a_fixed_number_of_digits(chapter):
+    """The published (cpu) build must do the same work offline and on a runner that can
+    download all of MNIST: every data limit is a number at the cpu size, never None."""
+    for cell in load_notebook(chapter)["cells"]:
+        source = cell_text(cell)
+        for call in re.findall(r"limit\s*=\s*gc\.by_size\(([^)]*)\)", source):
+            cpu = re.search(r"cpu\s*=\s*([^,]+)", call)
+            assert cpu and cpu.group(1).strip() != "None", (
+                f"{chapter.name}: a data limit without a fixed cpu size: by_size({call})"
+            )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapters_have_one_title_exercises_and_collapsed_solutions(chapter):
     markdown = [
         cell_text(c) for c in load_notebook(chapter)["cells"] if c["cell_type"] == "markdown"
@@ -132,6 +145,17 @@ def test_every_toc_entry_is_a_built_page(built_book):
     for entry in toc_files():
         page = built_book / f"{entry}.html"
         assert page.is_file(), f"{page} was not built"
+
+
+@pytest.mark.book
+def test_pages_load_mathjax_from_the_books_own_copy(built_book):
+    """Built or opened offline, the maths must still render: no page points at a CDN."""
+    assert (built_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), (
+        "the local MathJax was not copied: run `make mathjax` before building"
+    )
+    page = (built_book / "book" / "02_minimax_and_bce.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/tex-mml-chtml.js" in page
+    assert "cdn.jsdelivr.net" not in page
 
 
 @pytest.mark.book

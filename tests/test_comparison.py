@@ -47,6 +47,7 @@ def test_no_claim_with_fewer_than_five_seeds_even_when_the_interval_excludes_zer
     assert not cmp.detected and cmp.winner is None
     assert NO_DIFFERENCE in cmp.sentence()
     assert f"fewer than {MIN_SEEDS} runs a side" in cmp.sentence()
+    assert "3 runs)" in cmp.sentence()  # paired: one count
 
 
 def test_an_interval_covering_zero_is_no_difference():
