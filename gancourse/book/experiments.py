@@ -43,7 +43,7 @@ OBJECTIVES_MNIST = AblationExperiment(
         "WGAN-GP": OBJECTIVES["wgan-gp"].settings(),
     },
     seeds=SEEDS,
-    shared={"num_epochs": 10_000, "max_steps": 3000, "batch_size": 64, "num_samples": 16},
+    shared={"num_epochs": 10_000, "max_steps": 2000, "batch_size": 64, "num_samples": 16},
 )
 
 EXPERIMENTS = {e.name: e for e in (TRICKS_MNIST, OBJECTIVES_MNIST)}
