@@ -27,8 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gancourse.book.notebook import progress_bar as tqdm
 from gancourse.checks import check_value_range
+from gancourse.progress import progress_bar as tqdm
 
 __all__ = [
     "DATASETS",

@@ -791,7 +791,7 @@ def _prepare_data(
 
 
 def _materialise(dataset: torch.utils.data.Dataset, progress: bool) -> torch.Tensor:
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     items = []
     for i in tqdm(range(len(dataset)), desc="reading data set", disable=not progress):
@@ -866,7 +866,7 @@ def _registry_name(G: nn.Module) -> str | None:
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     return tqdm(
         total=total,

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gancourse.book.experiments import EXPERIMENTS  # noqa: E402
-from gancourse.records import save_record  # noqa: E402
+from gancourse.book.records import save_record  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from gancourse.book.experiments import EXPERIMENTS
-from gancourse.records import AblationExperiment, StaleRecordError, load_record, save_record
+from gancourse.book.records import AblationExperiment, StaleRecordError, load_record, save_record
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))

@@ -7,9 +7,9 @@ import torch
 from matplotlib.figure import Figure
 
 from gancourse.book import widgets
-from gancourse.book.notebook import BUILD_ENV_VAR
 from gancourse.latent import interpolate
 from gancourse.models import build_generator
+from gancourse.progress import BUILD_ENV_VAR
 
 ipywidgets = pytest.importorskip("ipywidgets")
 

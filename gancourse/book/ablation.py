@@ -102,9 +102,9 @@ def run_ablation(
     set name or ready `FeatureStatistics`; `extractor` defaults to the MNIST feature network.
     Returns one `AblationRow` per run, variants in the given order, seeds inner.
     """
-    from gancourse.book.notebook import progress_bar
     from gancourse.metrics import compute_statistics, fid
     from gancourse.models import OUTPUT_RANGES, build_pair, get_spec
+    from gancourse.progress import progress_bar
     from gancourse.training import TrainConfig, train
 
     spec = get_spec(model)
@@ -286,10 +286,10 @@ def run_toy_ablation(
     scored with `score_toy` against `real` (default: 1,000 points of `target`, seed 123).
     Returns one `ToyAblationRow` per run, variants in the given order, seeds inner.
     """
-    from gancourse.book.notebook import progress_bar
     from gancourse.book.toy_training import ToyConfig, score_toy, train_toy
     from gancourse.judgement import judge_toy
     from gancourse.models import ToyDiscriminator, ToyGenerator
+    from gancourse.progress import progress_bar
 
     if getattr(target, "data_dim", None) != 2 or not hasattr(target, "mode_coverage"):
         raise ValueError(

@@ -1,7 +1,7 @@
 """The book's long experiments: ablations with enough seeds and steps for their runs to learn.
 
 Each is too long for the cpu-size build (tens of minutes on 2 cores), so
-`scripts/run_experiment.py NAME` runs it once and stores a record (`gancourse.records`); the
+`scripts/run_experiment.py NAME` runs it once and stores a record (`gancourse.book.records`); the
 chapter plots the record and, at the full size, reruns it live. Changing anything here (a
 variant, a seed, a setting) makes the stored record stale, and `tests/test_records.py` fails
 until it is made again.
@@ -9,8 +9,8 @@ until it is made again.
 
 from __future__ import annotations
 
+from gancourse.book.records import AblationExperiment
 from gancourse.objectives import OBJECTIVES
-from gancourse.records import AblationExperiment
 
 __all__ = ["EXPERIMENTS"]
 

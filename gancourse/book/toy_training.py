@@ -259,7 +259,7 @@ def train_toy(
 
 def _loop(run, target, config, opt_g, opt_d, rng, noise_rng, snapshot, objective) -> None:
     """Algorithm 1 on fresh samples of `target`, with a snapshot every `snapshot_every` steps."""
-    from gancourse.book.notebook import progress_bar
+    from gancourse.progress import progress_bar
 
     G, D, m = run.G, run.D, config.batch_size
     label_tricks = {

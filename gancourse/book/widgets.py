@@ -2,7 +2,7 @@
 
 In a live notebook (Jupyter, Colab) each function shows ipywidgets controls and redraws as they
 move. A built HTML page cannot run Python, so in the book build (``GANCOURSE_BOOK_BUILD=1``, see
-`gancourse.book.notebook.in_book_build`) and where ipywidgets is not installed, each function shows
+`gancourse.progress.in_book_build`) and where ipywidgets is not installed, each function shows
 the figure that the widget would show at its default settings instead.
 
 Each function displays what it makes and returns it (the widget, or the figure); end the line
@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from gancourse.book.notebook import in_book_build
 from gancourse.checks import describe
 from gancourse.plots import display_figure
+from gancourse.progress import in_book_build
 
 __all__ = ["gan1d_playground", "latent_interpolation"]
 

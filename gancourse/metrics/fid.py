@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gancourse.book.notebook import progress_bar as tqdm
 from gancourse.metrics.extractor import FeatureExtractor
 from gancourse.metrics.frechet import frechet_distance
 from gancourse.metrics.sources import image_batches
@@ -27,6 +26,7 @@ from gancourse.metrics.statistics import (
     cache_key,
     source_tag,
 )
+from gancourse.progress import progress_bar as tqdm
 
 Source = Any  # Generator | Tensor | ImageSet | Iterable[Tensor] | FeatureStatistics | str
 

@@ -401,7 +401,7 @@ def _where_to_get_it() -> str:
 
 def _download(url: str, target: Path, *, progress: bool = True) -> None:
     """Download `url` to `target` atomically, checking the sha256 prefix; raises on failure."""
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")

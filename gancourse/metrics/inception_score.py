@@ -118,7 +118,7 @@ def class_probabilities_of(
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, received {batch_size!r}")
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     batches, total = image_batches(
         images_or_batches, batch_size=batch_size, value_range=value_range

@@ -113,7 +113,7 @@ def nearest_neighbours(
 
     dim = max(1, references[0].numel() if extractor is None else r_src.shape[1])
     chunk = max(1, min(len(references), REFERENCE_ELEMENTS // dim))  # references per cdist
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     distances, indices = [], []
     starts = range(0, len(queries), batch_size)
@@ -241,7 +241,7 @@ def _features(
             f"extractor: expected a gancourse FeatureExtractor or None, received "
             f"{describe(extractor)}"
         )
-    from gancourse.book.notebook import progress_bar as tqdm
+    from gancourse.progress import progress_bar as tqdm
 
     batches, total = image_batches(x, batch_size=batch_size, value_range=(lo, hi))
     batches = tqdm(batches, total=total, disable=not progress, desc="features", unit="batch")

@@ -1,8 +1,9 @@
-"""Where the code is running: a live notebook, or the book build that turns notebooks into pages.
+"""Progress bars, and where the code runs: a live notebook, or the book build that makes pages.
 
 A static HTML page can show neither an ipywidgets progress bar nor a slider, so the build
 (`make book`) sets ``GANCOURSE_BOOK_BUILD=1``: progress bars then print their final state as one
-line of text, and each interactive widget is replaced by a figure of what it would show.
+line of text, and each interactive widget is replaced by a figure of what it would show. It sits
+below the core (training, data and metrics import it), so `gancourse.book` keeps to the chapters.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ __all__ = [
     "save_record",
 ]
 
-RECORDS_DIR = Path(__file__).resolve().parent / "records"
+RECORDS_DIR = Path(__file__).resolve().parents[1] / "records"  # gancourse/records/
 FORMAT = "gancourse-record-1"
 GRID_SAMPLES = 16  # samples kept per variant (from the first seed), as an 8-bit PNG
 

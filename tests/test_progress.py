@@ -2,7 +2,7 @@
 
 import io
 
-from gancourse.book.notebook import in_book_build, progress_bar
+from gancourse.progress import in_book_build, progress_bar
 
 
 def test_the_switch_reads_the_environment(monkeypatch):
