@@ -30,7 +30,15 @@ from dataclasses import dataclass
 
 from gancourse.checks import describe
 
-__all__ = ["MIN_SEEDS", "NO_DIFFERENCE", "Comparison", "Ranking", "compare", "rank"]
+__all__ = [
+    "MIN_SEEDS",
+    "NO_DIFFERENCE",
+    "Comparison",
+    "Ranking",
+    "compare",
+    "mean_interval",
+    "rank",
+]
 
 MIN_SEEDS = 5  # seeds per setting below which no difference is claimed
 NO_DIFFERENCE = "no difference detectable at this budget"
@@ -295,6 +303,12 @@ def _as_mask(mask: object, values: dict[int, float], name: str) -> dict[int, boo
     if len(mask) != len(values):
         raise ValueError(f"{name}: expected {len(values)} flags, received {len(mask)}")
     return {k: bool(m) for k, m in zip(values, mask, strict=True)}
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Student's t interval for the mean of `values` (nan, nan with fewer than two): the
+    interval over seeds of one setting, as `plots.seeds_figure` draws it."""
+    return _t_interval(values, level)
 
 
 def _t_interval(diffs: Sequence[float], level: float) -> tuple[float, float]:

@@ -194,9 +194,7 @@ def seeds_figure(
     Runs that did not learn (`learned[name][seed]` False) are drawn hollow and left out of the
     mean and the interval, as `gancourse.comparison` leaves them out of every verdict.
     """
-    import math
-
-    from scipy.stats import t
+    from gancourse.comparison import mean_interval
 
     if not groups:
         raise ValueError("groups: expected at least one setting, received none")
@@ -216,9 +214,8 @@ def seeds_figure(
             mean = sum(kept) / len(kept)
             ax.plot([mean], [y], marker="|", color="black", markersize=16, zorder=4)
             if len(kept) > 1:
-                sd = math.sqrt(sum((v - mean) ** 2 for v in kept) / (len(kept) - 1))
-                half = t.ppf(0.5 + level / 2, len(kept) - 1) * sd / math.sqrt(len(kept))
-                ax.plot([mean - half, mean + half], [y, y], color="black", lw=1.5, zorder=2)
+                low, high = mean_interval(kept, level)
+                ax.plot([low, high], [y, y], color="black", lw=1.5, zorder=2)
     ax.set_yticks(range(len(names)), list(reversed(names)))
     ax.set_xlabel(
         f"{metric}: dots are seeds (hollow red: did not learn); bar: mean and {level:.0%} interval"

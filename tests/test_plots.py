@@ -41,3 +41,19 @@ def test_sample_grids_figure_puts_titled_grids_side_by_side(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     assert show_sample_grids({"a": grey}) is None
     assert [type(obj).__name__ for obj in shown] == ["Image"]
+
+
+def test_seeds_figure_draws_every_seed_and_the_interval_of_the_runs_that_learned():
+    from gancourse.comparison import mean_interval
+    from gancourse.plots import seeds_figure
+
+    groups = {"baseline": {0: 10.0, 1: 12.0, 2: 11.0}, "trick": {0: 8.0, 1: 30.0, 2: 9.0}}
+    learned = {"trick": {0: True, 1: False, 2: True}}
+    fig = seeds_figure(groups, "FID", learned)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["trick", "baseline"]
+    points = [c.get_offsets() for c in ax.collections]
+    assert sum(len(p) for p in points) == 6  # every seed is drawn, failed ones too
+    bars = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) == 2]
+    low, high = mean_interval([8.0, 9.0])  # the failed seed is left out of the interval
+    assert any(abs(b[0] - low) < 1e-9 and abs(b[1] - high) < 1e-9 for b in bars)
