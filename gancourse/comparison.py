@@ -114,7 +114,10 @@ class Comparison:
                 f"{self.left_out[1]} of {b}"
             )
         if min(self.n) == 0:
-            return f"{a} against {b}: nothing to compare, no run learned ({effect}{dropped})."
+            return (
+                f"{a} against {b} on {self.metric}: nothing to compare, the runs of one side or "
+                f"both did not learn{dropped}."
+            )
         if self.detected:
             better = self.winner
             worse = b if better == a else a

@@ -64,7 +64,8 @@ def test_runs_that_did_not_learn_are_left_out_and_counted():
     assert cmp.n == (5, 5) and cmp.left_out == (1, 1)  # pairs: seed 2 goes on both sides
     assert "left out as not learned" in cmp.sentence()
     nothing = compare(a, b, learned_a=[False] * 6)
-    assert nothing.n == (0, 0) and "no run learned" in nothing.sentence()
+    assert nothing.n == (0, 0) and "did not learn" in nothing.sentence()
+    assert "nan" not in nothing.sentence()
 
 
 def test_rank_leaves_out_failures_and_says_when_the_top_two_are_inside_the_noise():
