@@ -35,6 +35,7 @@ __all__ = [
     "VariantSummary",
     "ablation_table",
     "compare_variants",
+    "learned_cell",
     "mean_std",
     "run_ablation",
     "run_toy_ablation",
@@ -221,9 +222,8 @@ def ablation_table(rows: Sequence[AblationRow], baseline: str | None = None) -> 
         d_fake = sum(r.d_fake for r in mine) / len(mine)
         change = "(baseline)" if s.variant == baseline else f"{s.mean - base.mean:+.2f}"
         spread = f" ± {s.std:.2f}" if s.runs > 1 else ""
-        learned = sum(r.learned for r in mine)
         lines.append(
-            f"| {s.variant} | {s.runs} | {learned}/{s.runs} | {s.mean:.2f}{spread} | {change} | "
+            f"| {s.variant} | {s.runs} | {learned_cell(mine)} | {s.mean:.2f}{spread} | {change} | "
             f"{d_real:.2f} | {d_fake:.2f} |"
         )
     return "\n".join(lines)
@@ -367,12 +367,20 @@ def toy_ablation_table(rows: Sequence[ToyAblationRow]) -> str:
         recall = mean_std([r.recall for r in mine])
         complete = sum(r.modes == r.num_modes for r in mine)
         near = mean_std([r.near for r in mine])
-        learned = sum(r.learned for r in mine)
         lines.append(
-            f"| {name} | {len(mine)} | {learned}/{len(mine)} | {_pm(modes, 1)} | "
+            f"| {name} | {len(mine)} | {learned_cell(mine)} | {_pm(modes, 1)} | "
             f"{complete}/{len(mine)} | {_pm(near, 2)} | {_pm(precision, 2)} | {_pm(recall, 2)} |"
         )
     return "\n".join(lines)
+
+
+def learned_cell(rows: Sequence[AblationRow | ToyAblationRow]) -> str:
+    """'4/5' runs that learned, with how many of them collapsed: '4/5 (2 collapsed)'."""
+    from gancourse.judgement import MODE_COLLAPSE
+
+    learned = sum(r.learned for r in rows)
+    collapsed = sum(r.judgement is not None and r.judgement.verdict == MODE_COLLAPSE for r in rows)
+    return f"{learned}/{len(rows)}" + (f" ({collapsed} collapsed)" if collapsed else "")
 
 
 def variant_groups(
