@@ -216,6 +216,10 @@ def seeds_figure(
             if len(kept) > 1:
                 low, high = mean_interval(kept, level)
                 ax.plot([low, high], [y, y], color="black", lw=1.5, zorder=2)
+    every = [v for values in groups.values() for v in values.values()]
+    span = (max(every) - min(every)) or abs(max(every)) or 1.0
+    # An interval from two runs can be huge: keep the axis on the seeds, clip the bars.
+    ax.set_xlim(min(every) - 0.15 * span, max(every) + 0.15 * span)
     ax.set_yticks(range(len(names)), list(reversed(names)))
     ax.set_xlabel(
         f"{metric}: dots are seeds (hollow red: did not learn); bar: mean and {level:.0%} interval"
