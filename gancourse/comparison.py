@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gancourse.checks import describe
 
@@ -108,7 +108,12 @@ class Comparison:
             )
         )
         dropped = ""
-        if any(self.left_out):
+        if any(self.left_out) and self.paired:
+            dropped = (
+                f"; left out: {self.left_out[0]} seed(s) where the run of {a} or of {b} did not "
+                "learn"
+            )
+        elif any(self.left_out):
             dropped = (
                 f"; left out as not learned: {self.left_out[0]} run(s) of {a}, "
                 f"{self.left_out[1]} of {b}"
@@ -195,12 +200,14 @@ def compare(
 class Ranking:
     """Settings ordered by mean (best first), with the first against the runner-up."""
 
-    order: list[str]  # settings with at least one run that learned, best mean first
+    order: list[str]  # settings with at least `min_seeds` runs that learned, best mean first
     means: dict[str, float]
     runs: dict[str, int]  # runs that learned, per setting
     not_learned: dict[str, int]  # runs left out, per setting (every setting listed)
     metric: str
     top: Comparison | None  # the best against the runner-up (None with fewer than two)
+    too_few: list[str] = field(default_factory=list)  # settings not ranked: too few learned
+    min_seeds: int = MIN_SEEDS
 
     def sentence(self, digits: int = 2) -> str:
         """Who comes first, and whether that is a detectable difference or not."""
@@ -212,11 +219,17 @@ class Ranking:
                 for name, count in dropped.items()
             )
             tail = f" Left out as runs that did not learn: {parts}."
+        if self.too_few:
+            listed = ", ".join(f"{n} ({self.runs.get(n, 0)})" for n in self.too_few)
+            tail += f" Not ranked, with fewer than {self.min_seeds} runs that learned: {listed}."
         if not self.order:
-            return f"No setting has a run that learned: nothing is ranked by {self.metric}.{tail}"
+            return (
+                f"No setting has {self.min_seeds} runs that learned: nothing is ranked by "
+                f"{self.metric}.{tail}"
+            )
         if self.top is None:
             return (
-                f"Only {self.order[0]} has runs that learned ({self.metric} "
+                f"Only {self.order[0]} has {self.min_seeds} runs that learned ({self.metric} "
                 f"{self.means[self.order[0]]:.{digits}f}); nothing to rank it against.{tail}"
             )
         first, second = self.order[0], self.order[1]
@@ -253,7 +266,9 @@ def rank(
         if kept:
             means[name] = sum(kept) / len(kept)
             runs[name] = len(kept)
-    order = sorted(means, key=lambda n: -means[n] if higher_is_better else means[n])
+    too_few = [n for n in groups if runs.get(n, 0) < min_seeds]
+    ranked = [n for n in means if n not in too_few]
+    order = sorted(ranked, key=lambda n: -means[n] if higher_is_better else means[n])
     top = None
     if len(order) >= 2:
         first, second = order[0], order[1]
@@ -268,7 +283,7 @@ def rank(
             level=level,
             min_seeds=min_seeds,
         )
-    return Ranking(order, means, runs, not_learned, metric, top)
+    return Ranking(order, means, runs, not_learned, metric, top, too_few, min_seeds)
 
 
 def _as_map(values: object, name: str) -> dict[int, float]:

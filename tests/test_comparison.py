@@ -62,7 +62,7 @@ def test_runs_that_did_not_learn_are_left_out_and_counted():
     learned_b = {s: s != 2 for s in range(6)}
     cmp = compare(a, b, names=("A", "B"), learned_b=learned_b)
     assert cmp.n == (5, 5) and cmp.left_out == (1, 1)  # pairs: seed 2 goes on both sides
-    assert "left out as not learned" in cmp.sentence()
+    assert "left out: 1 seed(s)" in cmp.sentence()
     nothing = compare(a, b, learned_a=[False] * 6)
     assert nothing.n == (0, 0) and "did not learn" in nothing.sentence()
     assert "nan" not in nothing.sentence()
@@ -81,6 +81,24 @@ def test_rank_leaves_out_failures_and_says_when_the_top_two_are_inside_the_noise
     text = ranking.sentence()
     assert text.startswith("Best mean recall: hinge")
     assert NO_DIFFERENCE in text and "scatter 5 of 5" in text
+
+
+def test_rank_does_not_crown_a_setting_from_the_few_runs_that_survived():
+    groups = {
+        "robust": dict(enumerate([0.76, 0.75, 0.77, 0.74, 0.78])),
+        "fragile": dict(enumerate([0.90, 0.70, 0.10, 0.20, 0.15])),  # 2 of 5 learned
+    }
+    learned = {"fragile": [True, True, False, False, False]}
+    ranking = rank(groups, metric="recall", learned=learned)
+    assert ranking.order == ["robust"] and ranking.too_few == ["fragile"]
+    assert "Not ranked, with fewer than 5 runs that learned: fragile (2)" in ranking.sentence()
+
+
+def test_a_paired_comparison_counts_seeds_left_out_not_runs_of_the_healthy_side():
+    a = {s: float(s) for s in range(6)}
+    b = {s: float(s) + 1 for s in range(6)}
+    cmp = compare(a, b, names=("A", "B"), learned_a={s: s != 0 for s in range(6)})
+    assert "left out: 1 seed(s) where the run of A or of B did not learn" in cmp.sentence()
 
 
 @pytest.mark.parametrize(
