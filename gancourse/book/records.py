@@ -1,7 +1,7 @@
 """Experiment records: runs too long for the book's build, made once by a script, plotted by it.
 
 A chapter's point sometimes needs more compute than its cpu-size build can afford: five seeds
-per variant of an MNIST ablation, each trained until its generator draws digits. Such an
+per variant of an MNIST ablation, each trained long enough for its generator to draw digits. An
 experiment is defined once (`AblationExperiment`, e.g. in `gancourse.book.experiments`), run
 by `scripts/run_experiment.py` on 2 CPU cores or a GPU, and stored as a small JSON record in
 `gancourse/records/` (shipped with the package like the weights): the per-seed metrics and

@@ -152,7 +152,7 @@ class ToyScore:
     make sit on a mode (high precision, many of them near a mode).
     """
 
-    modes: int  # modes with at least one sample within 3 standard deviations of their centre
+    modes: int  # modes holding their minimum share of high-quality samples (mode_coverage)
     num_modes: int  # modes in the mixture
     near: float  # fraction of samples within 3 standard deviations of some mode (quality)
     precision: float  # fraction of samples inside the real points' k-NN manifold (quality)
