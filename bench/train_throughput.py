@@ -98,6 +98,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 from gancourse import TrainConfig, train  # noqa: E402
 from gancourse.data import load_images, mnist_sample, write_mnist_idx  # noqa: E402
+from gancourse.device import cpu_name  # noqa: E402
 from gancourse.metrics import fid, load_mnist_extractor, read_digits  # noqa: E402
 from gancourse.models import build_discriminator, build_generator, get_spec  # noqa: E402
 from gancourse.training import TrainingLoop  # noqa: E402
@@ -674,22 +675,12 @@ def environment(device: torch.device) -> dict[str, Any]:
         "python": platform.python_version(),
         "device": str(device),
         "threads": torch.get_num_threads(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
     }
     if device.type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(device)
     return env
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_average() -> list[float] | None:

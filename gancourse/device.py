@@ -44,3 +44,18 @@ def available_devices() -> list[str]:
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo, else what `platform` knows), for
+    benchmark results and experiment records that say which machine measured them."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -135,16 +135,23 @@ def judge_digits(
 
 @torch.no_grad()
 def judge_generator(
-    G: torch.nn.Module, num_samples: int = 1000, seed: int = 0, classifier: Any = None
+    G: torch.nn.Module,
+    num_samples: int = 1000,
+    seed: int = 0,
+    classifier: Any = None,
+    latent_dist: str = "normal",
 ) -> Judgement:
-    """Draw `num_samples` digits from an unconditional G (eval mode, fixed seed) and judge them."""
+    """Draw `num_samples` digits from an unconditional G (eval mode, fixed seed, z from
+    `latent_dist`: 'uniform' for dcgan28) and judge them."""
     from gancourse.latent import generate_images
     from gancourse.models import OUTPUT_RANGES
+    from gancourse.training import sample_noise
 
     latent_dim = getattr(G, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise TypeError(f"G: expected a course generator with latent_dim, received {describe(G)}")
-    noise = torch.randn(num_samples, latent_dim, generator=torch.Generator().manual_seed(seed))
+    rng = torch.Generator().manual_seed(seed)
+    noise = sample_noise(num_samples, latent_dim, latent_dist, generator=rng)
     images = generate_images(G, noise)
     value_range = OUTPUT_RANGES[getattr(G, "output_range", "tanh")]
     return judge_digits(images, value_range, classifier)

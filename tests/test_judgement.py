@@ -97,3 +97,30 @@ def test_a_mode_needs_its_minimum_share_of_samples_to_count_as_covered():
     twenty = torch.cat([centers[0].repeat(2480, 1), centers[1].repeat(20, 1)])
     assert target.mode_coverage(twenty)[0] == 2
     assert math.isclose(target.mode_coverage(twenty, min_share=0)[1], 1.0)
+
+
+def test_judge_generator_draws_z_from_the_models_own_distribution():
+    """dcgan28 trains on U(-1, 1) noise: N(0, 1) would judge it on inputs it never saw."""
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        latent_dim, output_range = 100, "tanh"
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, Z):
+            seen.append(Z)
+            return torch.zeros(len(Z), 1, 28, 28) + self.w
+
+    judge_generator(Recorder(), num_samples=200, latent_dist="uniform")
+    assert seen[0].min() >= -1 and seen[0].max() <= 1 and seen[0].std() < 0.7
+    judge_generator(Recorder(), num_samples=200)
+    assert seen[1].abs().max() > 1.5  # N(0, 1) by default
+
+
+def test_cpu_name_names_the_processor():
+    from gancourse.device import cpu_name
+
+    assert isinstance(cpu_name(), str) and cpu_name().strip()

@@ -286,14 +286,9 @@ def _git_commit() -> str:
 def _machine() -> str:
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from gancourse.device import cpu_name
+
+    cpu = cpu_name()
     device = "CPU"
     if torch.cuda.is_available():
         device = torch.cuda.get_device_name(0)
