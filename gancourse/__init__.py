@@ -43,12 +43,11 @@ from gancourse.plots import (
     show_samples,
 )
 from gancourse.sizes import by_size, is_smoke, run_size
+from gancourse.steps import discriminator_step, generator_step
 from gancourse.training import (
     TrainConfig,
     TrainingDiverged,
     TrainResult,
-    discriminator_step,
-    generator_step,
     make_optimizer,
     sample_noise,
     train,

@@ -83,7 +83,7 @@ def judge_digits(
     readable, but some digit makes up less than MIN_CLASS_SHARE of the readings. Colour images
     (N, 3, H, W) are converted to grey first.
     """
-    from gancourse.metrics.digit_reading import CONFIDENT, read_digits
+    from gancourse.metrics.digit_reading import CONFIDENT, as_mnist_digits, read_digits
 
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ValueError(
@@ -94,13 +94,8 @@ def judge_digits(
             f"images: expected at least 100 samples to judge by class shares, received "
             f"{len(images)}"
         )
-    if images.shape[1] == 3:
-        images = images.float().mean(dim=1, keepdim=True)
-    if images.shape[-2:] != (28, 28):
-        images = torch.nn.functional.interpolate(
-            images.float(), size=(28, 28), mode="bilinear", antialias=True, align_corners=False
-        )
-    reading = read_digits(images, value_range, classifier)
+    images = as_mnist_digits(images, value_range)
+    reading = read_digits(images, (0.0, 1.0), classifier)
     shares = reading.class_shares
     measures = {
         "share_confident": reading.share_confident,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gancourse.steps import autocast, discriminator_step, generator_step
+
 REPEATS = 3  # timed iterations per format, after one untimed one
 MIN_GAIN = 1.1  # bf16 must be at least this much faster to be chosen (timing noise)
 MIN_STEPS = 50  # shorter runs stay in float32: the 8 measured iterations would not pay
@@ -136,13 +138,11 @@ class IterationProbe:
         self.G: nn.Module | None = None  # the copies, made on the first call
 
     def __call__(self, dtype: torch.dtype | None) -> None:
-        from gancourse.training import _autocast, discriminator_step, generator_step
-
         if self.G is None:  # copied only when a measurement is actually taken
             self.G, self.D = (copy.deepcopy(net) for net in self.nets)
             self.opt_g = _copy_optimizer(self.optimizers[0], self.G)
             self.opt_d = _copy_optimizer(self.optimizers[1], self.D)
-        with _autocast(self.X.device, dtype):
+        with autocast(self.X.device, dtype):
             fake = self.G(self.Z) if self.labels is None else self.G(self.Z, self.labels)
         options = dict(amp_dtype=dtype, labels=self.labels)
         discriminator_step(self.D, self.opt_d, self.X, fake, **options, **self.objective)

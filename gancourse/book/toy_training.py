@@ -23,11 +23,10 @@ from gancourse.objectives import (
     loss_name,
     spectral_normalise,
 )
+from gancourse.steps import discriminator_step, generator_step
 from gancourse.training import (
     TrainConfig,
     TrainingDiverged,
-    discriminator_step,
-    generator_step,
     make_optimizer,
     objective_settings,
     sample_noise,

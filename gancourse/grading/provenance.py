@@ -13,53 +13,9 @@ package and of tools that can hide what code calls.
 from __future__ import annotations
 
 import ast
-import contextlib
-from collections.abc import Iterator
-
-from torch import nn
 
 from gancourse.grading.failures import GradingFailure, ask, probe_inputs
 from gancourse.grading.probe import as_probe
-
-
-def _course_class(cls: type) -> bool:
-    return cls.__module__.split(".")[0] == "gancourse"
-
-
-def _course_modules() -> list[type]:
-    """Every nn.Module subclass the package defines (the reference networks and layers)."""
-    import gancourse.models  # noqa: F401  (imports every model module)
-
-    found, stack = set(), [nn.Module]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            if sub not in found:
-                found.add(sub)
-                stack.append(sub)
-    return sorted((c for c in found if _course_class(c)), key=lambda c: c.__qualname__)
-
-
-@contextlib.contextmanager
-def watch_course_forwards() -> Iterator[list[str]]:
-    """Record the names of course classes whose forward() runs inside the block."""
-    calls: list[str] = []
-    classes = _course_modules()
-    originals = {cls: cls.__dict__["forward"] for cls in classes if "forward" in cls.__dict__}
-
-    def watched(forward):
-        def wrapper(self, *args, **kwargs):
-            calls.append(type(self).__name__)
-            return forward(self, *args, **kwargs)
-
-        return wrapper
-
-    for cls, forward in originals.items():
-        cls.forward = watched(forward)
-    try:
-        yield calls
-    finally:
-        for cls, forward in originals.items():
-            cls.forward = forward
 
 
 def check_not_reference(model, input_shape: tuple[int, ...], what: str = "model") -> None:
