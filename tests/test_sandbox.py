@@ -20,10 +20,12 @@ import torch
 from gancourse.grading import wire
 from gancourse.grading.remote import RemoteName, Submission, SubmissionDied, SubmissionError
 from gancourse.grading.sandbox import (
+    WORK_BYTES,
     SandboxLimits,
     SandboxUnavailable,
     check_isolation,
     isolation_report,
+    storage_hint,
 )
 
 FAST = SandboxLimits(wall_s=120, cell_s=20, memory_mb=6144, cpu_s=120)
@@ -419,8 +421,25 @@ def test_floods_and_leftovers_are_bounded_and_cleaned_up():
         full = run(s, "open('/tmp/big', 'wb').write(b'0' * (700 << 20))\n")
         assert full.error is not None  # /tmp is a small tmpfs, not the host's memory
         deep = run(s, "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n")
-        assert deep.error is None
-        folder = s.workspace.path
+        assert deep.error is None  # in the sandbox's own tmpfs: it vanishes with the sandbox
     finally:
         s.close()
-    assert not folder.exists()  # removed, however deep
+
+
+def test_what_a_submission_writes_is_capped_and_never_reaches_the_graders_disk(submission):
+    where = run(submission, "import os\nprint(os.statvfs('/submission').f_blocks * 4096 >> 20)\n")
+    assert where.error is None and int(where.stdout) <= WORK_BYTES >> 20
+    # 600 MiB in 1 MiB chunks: more than the working folder holds
+    fill = (
+        "chunk = b'0' * (1 << 20)\n"
+        "with open('/submission/fill', 'wb') as f:\n"
+        "    for _ in range(600):\n"
+        "        f.write(chunk)\n"
+    )
+    full = run(submission, fill)
+    assert full.error is not None and "No space left on device" in full.error["evalue"]
+    hint = storage_hint(full.error["evalue"])
+    assert f"at most {WORK_BYTES >> 20} MiB in its working folder" in hint
+    # the grading goes on: the same process (or a fresh one) still answers
+    again = run(submission, "import os\nos.remove('/submission/fill')\nprint('ok')\n")
+    assert again.stdout == "ok\n"

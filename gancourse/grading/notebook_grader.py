@@ -31,7 +31,7 @@ import torch
 
 from gancourse.grading.provenance import static_flags, without_magics
 from gancourse.grading.remote import RemoteName, Submission, SubmissionError
-from gancourse.grading.sandbox import Isolation, SandboxLimits
+from gancourse.grading.sandbox import Isolation, SandboxLimits, storage_hint
 
 GRADING_SEED = 0  # every notebook's tests start from the same torch RNG state
 STUB = "# This answer cell was missing from the submission.\nraise NotImplementedError()\n"
@@ -238,9 +238,8 @@ def grade_notebook(
                     if run.stderr:
                         cell.outputs.append(_stream("stderr", run.stderr))
                     if run.error:
-                        cell.outputs.append(
-                            _error_output(str(run.error.get("ename")), str(run.error.get("evalue")))
-                        )
+                        ename, evalue = str(run.error.get("ename")), str(run.error.get("evalue"))
+                        cell.outputs.append(_error_output(ename, storage_hint(evalue)))
                 if run.fatal:
                     notes.append(
                         f"cell {index + 1}: the submission's process stopped here "
@@ -307,4 +306,4 @@ def _run_test(cell, source: str, namespace: dict) -> None:
 def _explain(error: SubmissionError) -> str:
     if error.ename == "SubmissionDied":
         return f"your code's process stopped during this test: {error.evalue}"
-    return f"your code raised {error.ename}: {error.evalue}"
+    return f"your code raised {error.ename}: {storage_hint(error.evalue)}"

@@ -182,17 +182,18 @@ class Submission:
     gave_up: str | None = None
 
     def __post_init__(self) -> None:
-        self.workspace = Workspace()
+        # in the sandbox the working folder is a capped tmpfs; --unsafe needs a real one
+        self.workspace = Workspace() if self.isolation.unsafe else None
         self.deadline = time.monotonic() + self.limits.wall_s
 
     # -- the process ------------------------------------------------------------------------
 
     def _command(self) -> tuple[list[str], dict, str]:
         inner = [sys.executable, "-m", "gancourse.grading.worker"]
-        if self.isolation.unsafe:
+        if self.workspace is not None:
             work = self.workspace.path
             return plain_command(inner, self.limits), plain_env(work), str(work)
-        return bwrap_command(inner, self.workspace.path, self.limits), {}, "/"
+        return bwrap_command(inner, self.limits), {}, "/"
 
     def _start(self) -> None:
         self._time_left(120)  # past the notebook's limit: start nothing
@@ -242,7 +243,8 @@ class Submission:
         if self.process is not None:
             self.process.kill()
             self.process = None
-        self.workspace.cleanup()
+        if self.workspace is not None:
+            self.workspace.cleanup()
 
     # -- cells and questions ----------------------------------------------------------------
 

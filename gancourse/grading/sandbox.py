@@ -36,8 +36,9 @@ from pathlib import Path
 import gancourse
 
 SANDBOX_USER_ID = 65534  # nobody
-TMP_BYTES = 512 << 20  # the sandbox's /tmp (memory)
-FILE_BYTES = 1 << 30  # the largest file it may write
+TMP_BYTES = 512 << 20  # the sandbox's /tmp (a tmpfs: memory)
+WORK_BYTES = 512 << 20  # its working folder /submission (a tmpfs too: never the grader's disk)
+FILE_BYTES = 1 << 30  # the largest file it may write (where --unsafe leaves no tmpfs cap)
 PROCESSES = 4096  # processes and threads of the user nobody
 WORKDIR = "/submission"
 
@@ -167,7 +168,7 @@ def _nvidia_binds() -> list[str]:
     return [a for d in sorted(Path("/dev").glob("nvidia*")) for a in ("--dev-bind", str(d), str(d))]
 
 
-def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[str]:
+def bwrap_command(inner: list[str], limits: SandboxLimits) -> list[str]:
     """`inner` wrapped in bubblewrap (and, as root, a switch to `nobody`)."""
     binds: list[str] = []
     made: set[str] = set()
@@ -200,7 +201,10 @@ def bwrap_command(inner: list[str], work: Path, limits: SandboxLimits) -> list[s
     cmd += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]  # capped RAM
     cmd += _system_binds() + binds + _nvidia_binds()
     cmd += ["--proc", "/proc", "--dev", "/dev"]
-    cmd += ["--bind", str(work), WORKDIR, "--chdir", "/", "--hostname", "sandbox"]
+    # the working folder is a capped tmpfs as well: what a submission writes can fill neither
+    # the grader's disk nor the gradebook's, and it vanishes with the sandbox
+    cmd += ["--perms", "1777", "--size", str(WORK_BYTES), "--tmpfs", WORKDIR]
+    cmd += ["--chdir", "/", "--hostname", "sandbox"]
     cmd += ["--clearenv"]
     for key, value in _sandbox_env().items():
         cmd += ["--setenv", key, value]
@@ -244,6 +248,19 @@ def _sandbox_env() -> dict[str, str]:
     return env
 
 
+def storage_hint(evalue: str) -> str:
+    """`evalue` with the sandbox's storage limits named when an error says they were hit."""
+    if "No space left on device" in evalue or "Errno 28" in evalue:
+        return (
+            f"{evalue} (while it is graded, your notebook may write at most "
+            f"{WORK_BYTES >> 20} MiB in its working folder and {TMP_BYTES >> 20} MiB in /tmp: "
+            f"write fewer or smaller files)"
+        )
+    if "File too large" in evalue or "Errno 27" in evalue:
+        return f"{evalue} (while it is graded, no file may be larger than {FILE_BYTES >> 30} GiB)"
+    return evalue
+
+
 def plain_command(inner: list[str], limits: SandboxLimits) -> list[str]:
     """--unsafe: a separate process with the limits only."""
     return _limited(inner, limits)
@@ -263,11 +280,9 @@ def _probe_isolation(network: bool) -> Isolation:
         canary = Path(tmp) / "canary"
         canary.mkdir()
         (canary / "secret").write_text("gradebook")
-        work = Path(tmp) / "work"
-        work.mkdir()
-        os.chmod(work, 0o777)
         script = (
             f"cd {WORKDIR}; test ! -e {canary} && echo hidden; "
+            f"test $(stat -f -c %T {WORKDIR}) = tmpfs && echo capped; "
             "test $$ -le 10 && echo pids; "
             "id -u; "
             "(cat /proc/net/dev | grep -v -E 'lo:|Inter|face' | grep -q . && echo net) || "
@@ -275,7 +290,7 @@ def _probe_isolation(network: bool) -> Isolation:
             f"touch {WORKDIR}/written && echo writes"
         )
         limits = SandboxLimits(network=network, memory_mb=None, cpu_s=None)
-        cmd = bwrap_command(["/bin/sh", "-c", script], work, limits)
+        cmd = bwrap_command(["/bin/sh", "-c", script], limits)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.SubprocessError) as error:
@@ -295,6 +310,10 @@ def _probe_isolation(network: bool) -> Isolation:
     )
     if not network:
         (held if "nonet" in out else missing).append("no network (loopback only)")
+    (held if "capped" in out else missing).append(
+        f"what it writes is capped: {WORK_BYTES >> 20} MiB in its working folder and "
+        f"{TMP_BYTES >> 20} MiB in /tmp, both in memory (tmpfs), never on the grader's disk"
+    )
     uid = next((w for w in out if w.isdigit()), "?")
     if _is_root():
         (held if uid == str(SANDBOX_USER_ID) else missing).append(
