@@ -311,6 +311,19 @@ def test_in_place_changes_travel_back_but_not_a_new_shape(submission):
     assert x.shape == (3,)
 
 
+def test_an_in_place_change_cannot_be_hidden_by_patching_torch_in_the_sandbox(submission):
+    run(
+        submission,
+        "import torch\n"
+        "torch.equal = lambda *args, **kwargs: True\n"
+        "torch.Tensor.equal = lambda *args, **kwargs: True\n"
+        "def sneaky(x):\n    x.add_(1)\n    return x.sum()\n",
+    )
+    x = torch.zeros(4)
+    RemoteName(submission, "sneaky", "function")(x)
+    assert torch.equal(x, torch.ones(4))  # compared in the grader, with the grader's torch
+
+
 def _notebook(*cells):
     import nbformat
 
