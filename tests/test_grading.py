@@ -279,3 +279,58 @@ def test_training_mode_settings_are_checked_against_the_reference(reference_g):
         grading.check_train_eval_behaviour(WrongRate(), Z, "generator", reference=reference_g)
     # eval-mode equivalence does not see the dropout rate: one mistake, one check
     grading.check_equivalent_to_reference(WrongRate(), reference_g, Z, what="generator")
+
+
+def _cell(kind, source, grade_id=None, **flags):
+    meta = {"nbgrader": {"grade_id": grade_id, **flags}} if grade_id else {}
+    cell = {"cell_type": kind, "metadata": meta, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def test_a_copy_without_metadata_keeps_the_students_cells_where_they_were():
+    from gancourse.grading.notebook_grader import rebuild
+
+    template = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            _cell("code", "import torch\nfrom torch import nn", "setup", locked=True),
+            _cell(
+                "code",
+                "def bce(p, y):\n    ### BEGIN SOLUTION\n    ### END SOLUTION",
+                "a1",
+                solution=True,
+            ),
+            _cell("code", "assert bce is not None", "t1", grade=True, points=1),
+            _cell(
+                "code",
+                "class Net(nn.Module):\n    ### BEGIN SOLUTION\n    ### END SOLUTION",
+                "a2",
+                solution=True,
+            ),
+            _cell("code", "assert Net is not None", "t2", grade=True, points=1),
+        ],
+    }
+    stripped = {  # as some tools hand it back: no cell metadata, the student's helpers in place
+        "cells": [
+            _cell("code", "import torch\nfrom torch import nn"),
+            _cell("code", "def bce(p, y):\n    return -(y * p.log()).mean()"),
+            _cell("code", "assert bce is not None"),
+            _cell("code", "class Block(nn.Module):  # the student's helper\n    pass"),
+            _cell("code", "class Net(nn.Module):\n    block = Block"),
+            _cell("code", "assert Net is not None"),
+            _cell("code", "print('my demo')"),
+        ]
+    }
+    rebuilt = rebuild(stripped, template)
+    sources = [c.source for c in rebuilt.cells]
+    assert sources[0] == "import torch\nfrom torch import nn"  # the instructor's own cell first
+    assert sources[1] == "def bce(p, y):\n    return -(y * p.log()).mean()"
+    helper = sources.index("class Block(nn.Module):  # the student's helper\n    pass")
+    answer = sources.index("class Net(nn.Module):\n    block = Block")
+    assert 0 < helper < answer  # after the imports, before the answer that uses it
+    assert sources[-1] == "print('my demo')" and len(sources) == 7
+    assert rebuilt.metadata["gancourse"]["restored_answers"] == 2

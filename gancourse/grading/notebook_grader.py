@@ -94,48 +94,71 @@ def provided_sources(template: dict) -> set[str]:
 
 def rebuild(submitted: dict, template: dict) -> nbformat.NotebookNode:
     """The submission in the assignment's shape (see the module docstring). Cells the student
-    added stay where they were, after the instructor's cell they followed."""
+    added stay where they were, after the instructor's cell they followed.
+
+    A copy that lost nbgrader's metadata (some tools strip it) is matched by first lines: a
+    cell that starts like a missing answer cell (its signature line) is that answer, a cell
+    that starts like one of the instructor's cells is a copy of it (dropped, the original is
+    used); either one is where the student's next own cells are put back."""
+    cells_in = [c for c in submitted.get("cells", []) if isinstance(c, dict)]
     known = {_id(c): c for c in template["cells"] if _id(c)}
+    order = [_id(c) for c in template["cells"] if _id(c)]
     answers: dict[str, Any] = {}
+    for cell in cells_in:  # answers that kept their metadata come first, wherever they are
+        grade_id = _id(cell)
+        if grade_id in known and _meta(known[grade_id]).get("solution"):
+            answers.setdefault(grade_id, cell.get("source", ""))
+    unmatched = [g for g in order if _meta(known[g]).get("solution") and g not in answers]
+    instructor = [g for g in order if not _meta(known[g]).get("solution")]
     extras: dict[str | None, list] = {}
     anchor: str | None = None
-    for cell in submitted.get("cells", []):
-        if not isinstance(cell, dict):
-            continue
+    restored = 0
+    for cell in cells_in:
         grade_id = _id(cell)
         if grade_id in known:
-            if _meta(known[grade_id]).get("solution") and grade_id not in answers:
-                answers[grade_id] = cell.get("source", "")
             anchor = grade_id
-        elif cell.get("cell_type") in ("code", "markdown", "raw"):
-            extra = {
-                "cell_type": cell["cell_type"],
-                "metadata": {},
-                "source": _text(cell.get("source", "")),
-            }
-            if cell["cell_type"] == "code":
-                extra.update(outputs=[], execution_count=None)
-            extras.setdefault(anchor, []).append(extra)
-    _match_unmarked(template, known, answers, extras)
+            continue
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        source = _text(cell.get("source", ""))
+        first = _first_line(source)
+        if first and cell["cell_type"] == "code":
+            answer = _next_match(first, unmatched, known, order, anchor)
+            if answer is not None:
+                answers[answer] = source
+                unmatched.remove(answer)
+                anchor, restored = answer, restored + 1
+                continue
+        if first:
+            copied = _next_match(first, instructor, known, order, anchor)
+            if copied is not None:
+                anchor = copied
+                continue
+        extra = {"cell_type": cell["cell_type"], "metadata": {}, "source": source}
+        if cell["cell_type"] == "code":
+            extra.update(outputs=[], execution_count=None)
+        extras.setdefault(anchor, []).append(extra)
     cells = list(extras.get(None, []))
     for cell in template["cells"]:
         grade_id = _id(cell)
         if grade_id is None:
             continue  # an unlocked cell of the template: the student's copy is kept as an extra
-        restored = copy.deepcopy(cell)
+        rebuilt = copy.deepcopy(cell)
         if cell.get("cell_type") == "code":
-            restored["outputs"], restored["execution_count"] = [], None
+            rebuilt["outputs"], rebuilt["execution_count"] = [], None
         if _meta(cell).get("solution"):
             if grade_id in answers:
-                restored["source"] = _text(answers[grade_id])
+                rebuilt["source"] = _text(answers[grade_id])
             elif cell.get("cell_type") == "code":
-                restored["source"] = _SOLUTION.sub(STUB.strip(), _text(cell["source"]))
-        cells.append(restored)
+                rebuilt["source"] = _SOLUTION.sub(STUB.strip(), _text(cell["source"]))
+        cells.append(rebuilt)
         cells.extend(extras.get(grade_id, []))
     notebook = copy.deepcopy(template)
     notebook["cells"] = cells
     metadata = notebook.setdefault("metadata", {})
     metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if restored:
+        metadata.setdefault("gancourse", {})["restored_answers"] = restored
     return nbformat.from_dict(notebook)
 
 
@@ -143,31 +166,16 @@ def _first_line(source: Any) -> str:
     return next((line.strip() for line in _text(source).splitlines() if line.strip()), "")
 
 
-def _match_unmarked(template: dict, known: dict, answers: dict, extras: dict) -> None:
-    """A copy that lost nbgrader's metadata (some tools strip it): an extra cell that starts
-    like a missing answer cell (its signature line) is that answer; extra cells that start like
-    one of the instructor's cells are copies of them and are dropped."""
-    instructor = {
-        _first_line(c.get("source", ""))
-        for c in template["cells"]
-        if _id(c) and not _meta(c).get("solution")
-    }
-    wanted = {
-        _first_line(c.get("source", "")): grade_id
-        for grade_id, c in known.items()
-        if _meta(c).get("solution") and grade_id not in answers
-    }
-    for anchor, cells in extras.items():
-        kept = []
-        for cell in cells:
-            first = _first_line(cell["source"])
-            if cell["cell_type"] == "code" and first in wanted and wanted[first] not in answers:
-                answers[wanted[first]] = cell["source"]
-            elif first and first in instructor:
-                continue
-            else:
-                kept.append(cell)
-        extras[anchor] = kept
+def _next_match(
+    first: str, candidates: list[str], known: dict, order: list[str], anchor: str | None
+) -> str | None:
+    """The candidate cell whose first line is `first`: the first one after `anchor` in the
+    template's order (cells often share a first line, e.g. an import), else the first one."""
+    matching = [g for g in candidates if _first_line(known[g].get("source", "")) == first]
+    if not matching:
+        return None
+    after = order.index(anchor) if anchor in order else -1
+    return next((g for g in matching if order.index(g) > after), matching[0])
 
 
 def _text(source: Any) -> str:
@@ -210,6 +218,13 @@ def grade_notebook(
     trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
     own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
     notes: list[str] = []
+    restored = (notebook.get("metadata") or {}).get("gancourse", {}).get("restored_answers")
+    if restored:
+        notes.append(
+            f"this copy had lost nbgrader's cell metadata (as some tools, e.g. Colab downloads, "
+            f"do): {restored} answer cell(s) were recognised by their first line, and your "
+            f"other cells were put back after the cells they followed"
+        )
     # The submission sets this process's torch RNG (its draws travel back), so each notebook
     # starts from the same state and leaves the next student's untouched: grades do not depend
     # on who was graded before.
