@@ -1,0 +1,91 @@
+"""The visible checks a student runs catch the common mistakes of their part, in that part's
+cell only, with the likely cause named (the hidden tests add inputs, not kinds of mistakes)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
+
+# one typical mistake per row: (assignment, name, [(solution text, mistaken text)], the one
+# visible cell that must fail, words its message must contain)
+A1_MISTAKES = [
+    (
+        "bce_sum",
+        [("(1 - y) * torch.log(1 - p)).mean()", "(1 - y) * torch.log(1 - p)).sum()")],
+        "test_bce_values",
+        "take the mean",
+    ),
+    (
+        "labels_swapped",
+        [("bce(d_real, 1.0) + bce(d_fake, 0.0)\n", "bce(d_real, 0.0) + bce(d_fake, 1.0)\n")],
+        "test_discriminator_loss",
+        "labels are swapped",
+    ),
+    (
+        "value_terms_swapped",
+        [
+            (
+                "torch.log(d_real).mean() + torch.log(1 - d_fake).mean()",
+                "torch.log(1 - d_real).mean() + torch.log(d_fake).mean()",
+            )
+        ],
+        "test_value_function",
+        "terms are swapped",
+    ),
+    (
+        "saturating_log_d",
+        [("return torch.log(1 - d_fake).mean()", "return torch.log(d_fake).mean()")],
+        "test_generator_loss_saturating",
+        "not log D",
+    ),
+    (
+        "non_saturating_label_0",
+        [("    return bce(d_fake, 1.0)\n", "    return bce(d_fake, 0.0)\n")],
+        "test_generator_loss_non_saturating",
+        "label 1 on its fakes",
+    ),
+]
+
+
+def run_visible(assignment: str, replacements: list[tuple[str, str]]) -> dict[str, str]:
+    """Run the student's view of the solution notebook (hidden tests removed) with the given
+    mistakes, in a plain kernel as a student would; the failing cells' messages by grade id."""
+    notebook = nbformat.read(NOTEBOOKS / assignment / f"{assignment}.ipynb", as_version=4)
+    for old, _ in replacements:  # a mistake whose anchor moved away would test nothing
+        assert any(old in c.source for c in notebook.cells), f"{old!r} is not in {assignment}"
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            source = HIDDEN.sub("", cell.source)
+            for old, new in replacements:
+                source = source.replace(old, new)
+            cell.source = source
+    # NBGRADER_EXECUTION: the notebook's training demo is skipped, as while grading
+    env = {**os.environ, "NBGRADER_EXECUTION": "validate"}
+    NotebookClient(notebook, timeout=300, allow_errors=True).execute(env=env)
+    return {
+        cell.metadata.get("nbgrader", {}).get("grade_id", "?"): output.evalue
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    }
+
+
+def test_the_solution_passes_every_visible_check():
+    assert run_visible("a1_losses", []) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "mistake", "cell", "cause"), A1_MISTAKES, ids=[m[0] for m in A1_MISTAKES]
+)
+def test_a1_each_mistake_fails_its_own_visible_cell_with_the_cause(name, mistake, cell, cause):
+    failed = run_visible("a1_losses", mistake)
+    assert list(failed) == [cell], failed
+    assert cause in failed[cell]
