@@ -14,8 +14,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
 
-# one typical mistake per row: (assignment, name, [(solution text, mistaken text)], the one
-# visible cell that must fail, words its message must contain)
+# one typical mistake per row: (name, [(solution text, mistaken text)], the one visible cell
+# that must fail, words its message must contain)
 A1_MISTAKES = [
     (
         "bce_sum",
@@ -78,14 +78,33 @@ def run_visible(assignment: str, replacements: list[tuple[str, str]]) -> dict[st
     }
 
 
-def test_the_solution_passes_every_visible_check():
-    assert run_visible("a1_losses", []) == {}
+# an untrained generator's pixels are small: only large inputs show a missing Tanh
+NETWORK_MISTAKES = [
+    (
+        "a2_vanilla_gan",
+        "no_tanh",
+        [("            nn.Tanh(),\n", "")],
+        "test_generator_range",
+        "Tanh",
+    ),
+    ("a3_dcgan", "no_tanh", [("            nn.Tanh(),\n", "")], "generator_range", "Tanh"),
+]
+MISTAKES = [("a1_losses", *m) for m in A1_MISTAKES] + NETWORK_MISTAKES
+
+
+@pytest.mark.parametrize("assignment", ["a1_losses", "a2_vanilla_gan", "a3_dcgan"])
+def test_the_solution_passes_every_visible_check(assignment):
+    assert run_visible(assignment, []) == {}
 
 
 @pytest.mark.parametrize(
-    ("name", "mistake", "cell", "cause"), A1_MISTAKES, ids=[m[0] for m in A1_MISTAKES]
+    ("assignment", "name", "mistake", "cell", "cause"),
+    MISTAKES,
+    ids=[f"{m[0]}-{m[1]}" for m in MISTAKES],
 )
-def test_a1_each_mistake_fails_its_own_visible_cell_with_the_cause(name, mistake, cell, cause):
-    failed = run_visible("a1_losses", mistake)
+def test_each_mistake_fails_its_own_visible_cell_with_the_cause(
+    assignment, name, mistake, cell, cause
+):
+    failed = run_visible(assignment, mistake)
     assert list(failed) == [cell], failed
     assert cause in failed[cell]

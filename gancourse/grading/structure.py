@@ -86,7 +86,16 @@ def check_output_range(model, input_shape: tuple[int, ...], kind: str, what: str
     if kind not in RANGES:
         raise ValueError(f"kind: expected one of {list(RANGES)}, received {kind!r}")
     lo, hi = RANGES[kind]
-    inputs = torch.cat([probe_inputs(input_shape, n=32), probe_inputs(input_shape, 32, 1) * 4])
+    # large inputs too: an untrained network's outputs are small, so only large ones show
+    # whether a final Tanh or Sigmoid bounds them (in eval mode the layers before are linear
+    # or piecewise linear, so the output grows with the input unless the last layer bounds it)
+    inputs = torch.cat(
+        [
+            probe_inputs(input_shape, n=32),
+            probe_inputs(input_shape, 32, 1) * 4,
+            probe_inputs(input_shape, 32, 2) * 1000,
+        ]
+    )
     out = _output(model, inputs, what, train=False)
     if not torch.isfinite(out).all():
         raise GradingFailure(f"your {what} returns NaN or infinite values")
