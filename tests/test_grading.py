@@ -281,6 +281,26 @@ def test_training_mode_settings_are_checked_against_the_reference(reference_g):
     grading.check_equivalent_to_reference(WrongRate(), reference_g, Z, what="generator")
 
 
+def test_eps_and_extra_layers_are_judged_once_by_their_own_check(reference_g):
+    class SlideEps(StudentGenerator):  # the slide's nn.BatchNorm1d(n, 0.8)
+        def __init__(self):
+            super().__init__()
+            for bn in (self.bn1, self.bn2, self.bn3):
+                bn.eps = 0.8
+
+    class ExtraNorm(StudentGenerator):  # one batch norm too many
+        def __init__(self):
+            super().__init__()
+            self.bn1 = nn.Sequential(nn.BatchNorm1d(256), nn.BatchNorm1d(256))
+
+    # eps shows in eval mode: the equivalence check names it, the train/eval check keeps quiet
+    with pytest.raises(GradingFailure, match="eps is 0.8"):
+        grading.check_equivalent_to_reference(SlideEps(), reference_g, Z, what="generator")
+    grading.check_train_eval_behaviour(SlideEps(), Z, "generator", reference=reference_g)
+    # an extra layer is the layer count's failure, not the training settings'
+    grading.check_train_eval_behaviour(ExtraNorm(), Z, "generator", reference=reference_g)
+
+
 def _cell(kind, source, grade_id=None, **flags):
     meta = {"nbgrader": {"grade_id": grade_id, **flags}} if grade_id else {}
     cell = {"cell_type": kind, "metadata": meta, "source": source}

@@ -78,16 +78,49 @@ def run_visible(assignment: str, replacements: list[tuple[str, str]]) -> dict[st
     }
 
 
+NO_TANH = [("            nn.Tanh(),\n", "")]
+G2_LEAKY = "nn.LeakyReLU(0.2),\n            nn.BatchNorm1d("  # only a2's G has both
+G2_DROPOUT = "nn.Dropout({}),\n            nn.Linear(1024"
+SLIDE_EPS = [  # the slide's nn.BatchNorm2d(n, 0.8), in every batch norm of a3's generator
+    ("nn.BatchNorm2d(128),  # (N, 128, 8, 8)", "nn.BatchNorm2d(128, 0.8),  # (N, 128, 8, 8)"),
+    (
+        "nn.BatchNorm2d(128),\n            nn.LeakyReLU(0.2),\n            nn.Upsample",
+        "nn.BatchNorm2d(128, 0.8),\n            nn.LeakyReLU(0.2),\n            nn.Upsample",
+    ),
+    (
+        "nn.BatchNorm2d(64),\n            nn.LeakyReLU(0.2),\n            nn.Conv2d(64, 1",
+        "nn.BatchNorm2d(64, 0.8),\n            nn.LeakyReLU(0.2),\n            nn.Conv2d(64, 1",
+    ),
+]
+BILINEAR = [("nn.Upsample(scale_factor=2),", 'nn.Upsample(scale_factor=2, mode="bilinear"),')]
+# (assignment, name, mistake, the one cell that must fail, words its message must contain);
 # an untrained generator's pixels are small: only large inputs show a missing Tanh
 NETWORK_MISTAKES = [
+    ("a2_vanilla_gan", "no_tanh", NO_TANH, "test_generator_range", "Tanh"),
     (
         "a2_vanilla_gan",
-        "no_tanh",
-        [("            nn.Tanh(),\n", "")],
-        "test_generator_range",
-        "Tanh",
+        "default_leaky_slope",
+        [(G2_LEAKY, "nn.LeakyReLU(),\n            nn.BatchNorm1d(")],
+        "test_generator_equivalent",
+        "slope is 0.01",
     ),
-    ("a3_dcgan", "no_tanh", [("            nn.Tanh(),\n", "")], "generator_range", "Tanh"),
+    (
+        "a2_vanilla_gan",
+        "dropout_0.5",
+        [(G2_DROPOUT.format(0.3), G2_DROPOUT.format(0.5))],
+        "test_generator_train_eval",
+        "dropout rate 0.5",
+    ),
+    ("a3_dcgan", "no_tanh", NO_TANH, "generator_range", "Tanh"),
+    ("a3_dcgan", "bilinear_upsample", BILINEAR, "generator_equivalence", "'bilinear'"),
+    ("a3_dcgan", "slide_eps", SLIDE_EPS, "generator_equivalence", "eps is 0.8"),
+    (
+        "a3_dcgan",
+        "d_dropout_0.5",
+        [("nn.Dropout2d(0.25),", "nn.Dropout2d(0.5),")],
+        "discriminator_train_eval",
+        "dropout rate 0.5",
+    ),
 ]
 MISTAKES = [("a1_losses", *m) for m in A1_MISTAKES] + NETWORK_MISTAKES
 
