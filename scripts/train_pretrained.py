@@ -163,7 +163,7 @@ def measure(name: str, G, data) -> dict:
     near_gen, _ = nearest_neighbours(images, real, progress=False)
     near_real, _ = nearest_neighbours(real, real, exclude_self=True, progress=False)
     if name == "conditional":
-        judged = judge_conditional(G, real, data.labels[: len(data.images)], classifier=extractor)
+        judged = judge_conditional(G, data.images.float(), data.labels, classifier=extractor)
     else:
         judged = judge_digits(fake01, (0.0, 1.0), extractor)
     out = {
