@@ -59,14 +59,15 @@ def run_visible(assignment: str, replacements: list[tuple[str, str]]) -> dict[st
     """Run the student's view of the solution notebook (hidden tests removed) with the given
     mistakes, in a plain kernel as a student would; the failing cells' messages by grade id."""
     notebook = nbformat.read(NOTEBOOKS / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
     for old, _ in replacements:  # a mistake whose anchor moved away would test nothing
-        assert any(old in c.source for c in notebook.cells), f"{old!r} is not in {assignment}"
+        assert any(old in c.source for c in answers), f"{old!r} is not in {assignment}'s answers"
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            source = HIDDEN.sub("", cell.source)
-            for old, new in replacements:
-                source = source.replace(old, new)
-            cell.source = source
+            cell.source = HIDDEN.sub("", cell.source)
+    for cell in answers:  # the mistakes are the student's: in answer cells only
+        for old, new in replacements:
+            cell.source = cell.source.replace(old, new)
     # NBGRADER_EXECUTION: the notebook's training demo is skipped, as while grading
     env = {**os.environ, "NBGRADER_EXECUTION": "validate"}
     NotebookClient(notebook, timeout=300, allow_errors=True).execute(env=env)
@@ -122,10 +123,40 @@ NETWORK_MISTAKES = [
         "dropout rate 0.5",
     ),
 ]
+PENALTY = "test_gradient_penalty_"
+A5_MISTAKES = [  # the training test judges what the penalty does, so it shares two of them
+    (
+        "epsilon_swapped",
+        [("(e * real.detach() + (1 - e) * fake.detach())", "((1 - e) * real + e * fake)")],
+        [PENALTY + "values"],
+        "not the other way round",
+    ),
+    (
+        "whole_batch_norm",
+        [("norms = grad.flatten(1).norm(dim=1)", "norms = grad.norm()")],
+        [PENALTY + "values", PENALTY + "makes_a_lipschitz_critic"],
+        "EACH sample's gradient",
+    ),
+    (
+        "no_create_graph",
+        [("x_hat, create_graph=True)", "x_hat)")],
+        [PENALTY + "create_graph", PENALTY + "makes_a_lipschitz_critic"],
+        "create_graph=True",
+    ),
+    (
+        "one_epsilon",
+        [("epsilon = torch.rand(n)", "epsilon = torch.rand(1).expand(n)")],
+        [PENALTY + "random_points"],
+        "one epsilon per sample",
+    ),
+]
 MISTAKES = [("a1_losses", *m) for m in A1_MISTAKES] + NETWORK_MISTAKES
+MISTAKES += [("a5_modern_objectives", *m) for m in A5_MISTAKES]
 
 
-@pytest.mark.parametrize("assignment", ["a1_losses", "a2_vanilla_gan", "a3_dcgan"])
+@pytest.mark.parametrize(
+    "assignment", ["a1_losses", "a2_vanilla_gan", "a3_dcgan", "a5_modern_objectives"]
+)
 def test_the_solution_passes_every_visible_check(assignment):
     assert run_visible(assignment, []) == {}
 
@@ -139,5 +170,6 @@ def test_each_mistake_fails_its_own_visible_cell_with_the_cause(
     assignment, name, mistake, cell, cause
 ):
     failed = run_visible(assignment, mistake)
-    assert list(failed) == [cell], failed
-    assert cause in failed[cell]
+    cells = cell if isinstance(cell, list) else [cell]
+    assert sorted(failed) == sorted(cells), failed
+    assert cause in failed[cells[0]]
