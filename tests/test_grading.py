@@ -354,3 +354,15 @@ def test_a_copy_without_metadata_keeps_the_students_cells_where_they_were():
     assert 0 < helper < answer  # after the imports, before the answer that uses it
     assert sources[-1] == "print('my demo')" and len(sources) == 7
     assert rebuilt.metadata["gancourse"]["restored_answers"] == 2
+
+
+def test_a_shape_crash_names_the_layer_size_that_does_not_fit():
+    D = gc.build_discriminator("dcgan32", outputs="probs")
+    for module in D.modules():  # the slide's discriminator without padding: 32 -> 15 -> 7 -> 3 -> 1
+        if isinstance(module, nn.Conv2d):
+            module.padding = (0, 0)
+    with pytest.raises(GradingFailure) as failure:
+        grading.check_output_shape(D, (1, 32, 32), (1,), "discriminator")
+    message = str(failure.value)
+    assert "expects 512 input features and received 128" in message
+    assert "padding" in message and "Flatten" in message

@@ -3,6 +3,8 @@ a crash of the student's code into a failure that names it."""
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 
@@ -40,7 +42,32 @@ def ask(what: str, question, *args, shape: tuple[int, ...] | None = None, **kwar
     except Exception as error:  # the student's forward crashed: say where and on what
         on = f" on an input of shape {tuple(shape)}" if shape is not None else ""
         message = getattr(error, "evalue", None) or str(error)
-        raise GradingFailure(f"your {what} raised {error_name(error)}{on}: {message}") from None
+        raise GradingFailure(
+            f"your {what} raised {error_name(error)}{on}: {message}{crash_hint(message)}"
+        ) from None
+
+
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+_CHANNELS = re.compile(r"expected input\[[^\]]*\] to have (\d+) channels, but got (\d+) channels")
+
+
+def crash_hint(message: str) -> str:
+    """The likely cause of a forward pass that raised on a shape mismatch, named once for all
+    the checks that run it ("" when the message is not one of these)."""
+    matmul = _MATMUL.search(message)
+    if matmul:
+        return (
+            f". A Linear layer expects {matmul[3]} input features and received {matmul[2]}: "
+            f"compare the layers before it with the table (a convolution's padding or stride, "
+            f"a missing Flatten, a reshape that loses the batch dimension)"
+        )
+    channels = _CHANNELS.search(message)
+    if channels:
+        return (
+            f". A convolution expects {channels[1]} input channels and received {channels[2]}: "
+            f"check the out_channels of the layer before it against the table"
+        )
+    return ""
 
 
 def output_of(answer: dict, what: str, shape: tuple[int, ...]) -> torch.Tensor:
