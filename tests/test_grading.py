@@ -366,3 +366,35 @@ def test_a_shape_crash_names_the_layer_size_that_does_not_fit():
     message = str(failure.value)
     assert "expects 512 input features and received 128" in message
     assert "padding" in message and "Flatten" in message
+
+
+def test_the_notebook_of_another_assignment_is_named_as_such(tmp_path):
+    import json
+
+    import nbformat
+
+    from gancourse.grading.nbgrader_plugins import RestoreFromSource
+
+    def assignment(*answers):
+        cells = [_cell("code", "import torch", "setup", locked=True)]
+        for grade_id, signature in answers:
+            cells.append(_cell("code", f"{signature}\n    pass", grade_id, solution=True))
+        return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+
+    a1 = assignment(("bce", "def bce(p, y):"), ("d_loss", "def discriminator_loss(r, f):"))
+    a2 = assignment(("gen", "class Generator(nn.Module):"), ("disc", "class Discriminator:"))
+    for name, notebook in (("a1", a1), ("a2", a2)):
+        (tmp_path / "source" / name).mkdir(parents=True)
+        (tmp_path / "source" / name / f"{name}.ipynb").write_text(json.dumps(notebook))
+    resources = {
+        "nbgrader": {
+            "db_url": f"sqlite:///{tmp_path / 'gradebook.db'}",
+            "assignment": "a2",
+            "notebook": "a2",
+        }
+    }
+    handed_in = nbformat.from_dict(a1)  # a1's notebook, handed in for a2
+    rebuilt, _ = RestoreFromSource().preprocess(handed_in, resources)
+    assert rebuilt.metadata["gancourse"]["looks_like"] == "a1"
+    own, _ = RestoreFromSource().preprocess(nbformat.from_dict(a2), resources)
+    assert "looks_like" not in own.metadata.get("gancourse", {})

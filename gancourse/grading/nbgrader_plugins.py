@@ -25,6 +25,7 @@ from gancourse.grading.notebook_grader import (
     grade_notebook,
     provided_sources,
     rebuild,
+    resemblance,
 )
 from gancourse.grading.sandbox import SandboxLimits, check_isolation
 
@@ -47,7 +48,32 @@ class RestoreFromSource(NbGraderPreprocessor):
     """Rebuild the submission from the source notebook (answers and extra cells kept)."""
 
     def preprocess(self, nb, resources):
-        return rebuild(nb, _template(resources)), resources
+        template = _template(resources)
+        rebuilt = rebuild(nb, template)
+        other = _other_assignment(nb, template, resources)
+        if other:
+            rebuilt.metadata.setdefault("gancourse", {})["looks_like"] = other
+        return rebuilt, resources
+
+
+def _other_assignment(nb, template: dict, resources) -> str | None:
+    """The assignment a submission looks like when it is not its own (the wrong file handed
+    in): another source notebook whose answer cells it has, at least half of them."""
+    own = resemblance(nb, template)
+    if own >= 0.5:
+        return None
+    best, best_share = None, 0.5
+    current = resources["nbgrader"]["assignment"]
+    for source in sorted((_course_root(resources) / "source").glob("*/*.ipynb")):
+        if source.parent.name == current:
+            continue
+        try:
+            share = resemblance(nb, json.loads(source.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+        if share > max(best_share, own):
+            best, best_share = source.parent.name, share
+    return best
 
 
 class GradeInSandbox(NbGraderPreprocessor):

@@ -162,6 +162,19 @@ def rebuild(submitted: dict, template: dict) -> nbformat.NotebookNode:
     return nbformat.from_dict(notebook)
 
 
+def resemblance(submitted: dict, template: dict) -> float:
+    """The share of the template's answer cells that the submission has, by grade id or by
+    first line (so a stripped copy counts too): how much it looks like this assignment."""
+    wanted = [c for c in template.get("cells", []) if _meta(c).get("solution")]
+    if not wanted:
+        return 0.0
+    cells = [c for c in submitted.get("cells", []) if isinstance(c, dict)]
+    ids = {_id(c) for c in cells}
+    firsts = {_first_line(c.get("source", "")) for c in cells}
+    found = sum(1 for c in wanted if _id(c) in ids or _first_line(c.get("source", "")) in firsts)
+    return found / len(wanted)
+
+
 def _first_line(source: Any) -> str:
     return next((line.strip() for line in _text(source).splitlines() if line.strip()), "")
 
@@ -218,6 +231,12 @@ def grade_notebook(
     trusted: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: None}
     own_names: set[str] = set()  # names the instructor's set-up cells define (kept trusted)
     notes: list[str] = []
+    looks_like = (notebook.get("metadata") or {}).get("gancourse", {}).get("looks_like")
+    if looks_like:
+        notes.append(
+            f"this notebook looks like assignment {looks_like}'s, not this assignment's: its "
+            f"answers to this assignment were missing (was another file handed in?)"
+        )
     restored = (notebook.get("metadata") or {}).get("gancourse", {}).get("restored_answers")
     if restored:
         notes.append(
