@@ -94,6 +94,28 @@ def student_submissions(release: dict, solution: dict) -> dict[str, dict]:
     for c in stripped["cells"]:
         c["metadata"] = {}
     subs["colab_stripped"] = stripped
+    # stripped, with a helper cell of the student's between the imports and the answer that
+    # uses it: it must stay after the imports (a helper moved above them raised NameError)
+    helper = copy.deepcopy(stripped)
+    at = next(i for i, c in enumerate(helper["cells"]) if "def bce(" in "".join(c["source"]))
+    helper["cells"].insert(at, {**helper["cells"][at], "source": "TINY = torch.tensor(0.0)\n"})
+    bce_cell = helper["cells"][at + 1]
+    bce_cell["source"] = "".join(bce_cell["source"]).replace("torch.log(p)", "torch.log(p + TINY)")
+    subs["colab_stripped_helper"] = helper
+    # a cell that writes more than the working folder holds: the cell fails, nothing else
+    full = copy.deepcopy(solution)
+    at = next(i for i, c in enumerate(full["cells"]) if "def bce(" in "".join(c["source"]))
+    full["cells"].insert(
+        at,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "open('/submission/fill', 'wb').write(b'0' * (600 << 20))\n",
+        },
+    )
+    subs["fills_disk"] = full
     subs["not_a_notebook"] = "this is not JSON"
     subs.update(exploits(release, solution))
     return subs
@@ -286,12 +308,22 @@ def test_kernel_names_and_colab_round_trips_give_a_clear_outcome(graded):
     assert scores(root)["colab_kept"] == A1_POINTS
     # a copy without nbgrader's metadata: its cells are graded as the student's own cells
     assert scores(root)["colab_stripped"] == A1_POINTS
+    assert scores(root)["colab_stripped_helper"] == A1_POINTS  # the helper kept its place
+    page = (root / "autograded" / "colab_stripped_helper" / A1 / f"{A1}.ipynb").read_text()
+    assert "lost nbgrader's cell metadata" in page
+
+
+def test_a_submission_that_fills_its_folder_fails_one_cell_and_says_why(graded):
+    root, outcomes = graded
+    assert scores(root)["fills_disk"] == A1_POINTS
+    feedback = (root / "autograded" / "fills_disk" / A1 / f"{A1}.ipynb").read_text()
+    assert "No space left on device" in feedback and "MiB in its working folder" in feedback
 
 
 def test_a_file_that_is_not_a_notebook_is_reported_and_skipped(graded):
     root, outcomes = graded
     assert "not_a_notebook" not in outcomes
-    assert len(outcomes) == 18  # every other student was graded
+    assert len(outcomes) == 20  # every other student was graded
 
 
 def test_regrading_is_idempotent_and_keeps_manual_grades(graded):
