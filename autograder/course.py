@@ -3,7 +3,7 @@
     python autograder/course.py init                      # a private course root with a gradebook
     python autograder/course.py release [ID ...]          # student versions into release/
     python autograder/course.py collect ID SUBMISSIONS    # a folder or .zip of notebooks
-    python autograder/course.py autograde ID [--shard I/N] [--unsafe]
+    python autograder/course.py autograde ID [--shard I/N | --student S ...] [--unsafe]
     python autograder/course.py merge ID SHARD_ROOT ...   # shard gradebooks into this one
     python autograder/course.py feedback ID
     python autograder/course.py export [--to grades.csv]
@@ -106,11 +106,14 @@ def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
     if submissions.is_file() and submissions.suffix == ".zip":
         unpacked = root / "downloaded" / assignment
         shutil.rmtree(unpacked, ignore_errors=True)
-        with zipfile.ZipFile(submissions) as archive:
-            for member in archive.namelist():
-                if member.startswith("/") or ".." in Path(member).parts:
-                    raise CourseError(f"{submissions}: refusing the unsafe path {member!r}")
-            archive.extractall(unpacked)
+        try:
+            with zipfile.ZipFile(submissions) as archive:
+                for member in archive.namelist():
+                    if member.startswith("/") or ".." in Path(member).parts:
+                        raise CourseError(f"{submissions}: refusing the unsafe path {member!r}")
+                archive.extractall(unpacked)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise CourseError(f"{submissions}: not a readable zip file ({error})") from None
         submissions = unpacked
     found: dict[str, Path] = {}
     doubled: set[str] = set()
@@ -222,10 +225,24 @@ def autograde(
         check_isolation(unsafe=unsafe)
     except SandboxUnavailable as error:
         raise CourseError(str(error)) from None
+    if assignment not in assignment_ids():
+        raise CourseError(f"unknown assignment {assignment!r}; expected one of {assignment_ids()}")
+    collected = students_of(root, assignment)
+    if not collected:
+        raise CourseError(
+            f"nothing collected for {assignment} in {root / 'submitted'}: run "
+            f"`course.py collect {assignment} SUBMISSIONS` first"
+        )
+    unknown = sorted(set(students or []) - set(collected))
+    if unknown:
+        raise CourseError(
+            f"no collected submission of {assignment} for {', '.join(unknown)}; collected: "
+            f"{', '.join(collected[:10])}{' ...' if len(collected) > 10 else ''}"
+        )
     where = shard_root(root, assignment, shard) if shard else root
     selected = students or students_of(where, assignment)
     if not selected:
-        return {}
+        return {}  # an empty shard (more shards than students)
     env = {"GANCOURSE_UNSAFE": "1"} if unsafe else {}
     others = sorted(set(students_of(where, assignment)) - set(selected))
     exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
@@ -266,7 +283,8 @@ def merge(root: Path, assignment: str, shards: list[Path]) -> list[str]:
     gradebook. Manual grades already in this gradebook are kept."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    merged = []
+    merged: set[str] = set()
+    kept: list[str] = []
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as main:
         for shard in shards:
             database = shard / "gradebook.db"
@@ -279,16 +297,53 @@ def merge(root: Path, assignment: str, shards: list[Path]) -> list[str]:
                     continue
                 graded_here = set(students_of(shard, assignment))
                 for submission in submissions:
-                    if submission.student_id not in graded_here:
+                    student = submission.student_id
+                    if student not in graded_here:
                         continue  # a copy of the main gradebook's row, not graded in this shard
+                    graded = shard / "autograded" / student / assignment
+                    target = root / "autograded" / student / assignment
+                    if _graded_at(target) > _graded_at(graded):
+                        kept.append(student)  # graded again since: never go back to an older one
+                        continue
                     _merge_submission(main, part, assignment, submission)
-                    merged.append(submission.student_id)
-                    graded = shard / "autograded" / submission.student_id / assignment
+                    merged.add(student)
                     if graded.is_dir():
-                        target = root / "autograded" / submission.student_id / assignment
                         shutil.rmtree(target, ignore_errors=True)
-                        shutil.copytree(graded, target)
+                        shutil.copytree(graded, target)  # copy2: keeps the grading time
+    for student in sorted(set(kept) - merged):
+        print(
+            f"warning: {student}: kept the newer grade already in {root}; the shard's is older",
+            file=sys.stderr,
+        )
     return sorted(merged)
+
+
+def _graded_at(folder: Path) -> float:
+    """When the autograded notebooks in `folder` were graded, as their grading report records
+    it (copies keep it, unlike file times); 0 when there are none."""
+    times = []
+    for notebook in folder.glob("*.ipynb") if folder.is_dir() else []:
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        for cell in cells[:1]:
+            stamp = cell.get("metadata", {}).get("gancourse", {}).get("graded_at")
+            if isinstance(stamp, (int, float)):
+                times.append(float(stamp))
+    return max(times, default=0.0)
+
+
+def stale_grades(root: Path, assignment: str) -> list[str]:
+    """Students whose collected submission is newer than their grade (resubmitted since)."""
+    stale = []
+    for student in students_of(root, assignment):
+        submitted = root / "submitted" / student / assignment
+        newest = max((p.stat().st_mtime for p in submitted.glob("*.ipynb")), default=0.0)
+        graded = _graded_at(root / "autograded" / student / assignment)
+        if graded and newest > graded:
+            stale.append(student)
+    return stale
 
 
 def _merge_submission(main, part, assignment: str, submission) -> None:
@@ -315,6 +370,10 @@ def feedback(root: Path, assignment: str) -> Path:
 
 
 def export(root: Path, target: Path) -> Path:
+    if not (root / "gradebook.db").is_file():
+        raise CourseError(f"no gradebook in {root}: nothing has been collected or graded there")
+    if not target.resolve().parent.is_dir():
+        raise CourseError(f"--to {target}: the folder {target.resolve().parent} does not exist")
     nbgrader(root, "export", "--to", str(target.resolve()))
     return target
 
@@ -337,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("autograde")
     p.add_argument("assignment")
     p.add_argument("--shard", type=parse_shard)
+    p.add_argument(
+        "--student",
+        action="append",
+        help="grade only this student (again: after a resubmission); repeat for several",
+    )
     p.add_argument(
         "--unsafe",
         action="store_true",
@@ -362,10 +426,28 @@ def main(argv: list[str] | None = None) -> int:
             students = collect(root, args.assignment, args.submissions)
             print(f"collected {len(students)} submissions of {args.assignment}")
         elif args.command == "autograde":
-            for student, outcome in autograde(
-                root, args.assignment, args.shard, unsafe=args.unsafe
-            ).items():
+            if args.student and args.shard:
+                raise CourseError("--student and --shard: give one or the other")
+            outcomes = autograde(
+                root, args.assignment, args.shard, students=args.student, unsafe=args.unsafe
+            )
+            for student, outcome in outcomes.items():
                 print(f"{student}: {outcome}")
+            for student in stale_grades(root, args.assignment):
+                print(
+                    f"warning: {student}: the collected submission is newer than its grade; "
+                    f"regrade it with `autograde {args.assignment} --student {student}`",
+                    file=sys.stderr,
+                )
+            failed = sorted(s for s, outcome in outcomes.items() if outcome.startswith("error"))
+            print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions")
+            if failed:
+                print(
+                    f"error: {len(failed)} submission(s) could not be graded: "
+                    f"{', '.join(failed)} (see their lines above)",
+                    file=sys.stderr,
+                )
+                return 1
         elif args.command == "merge":
             print(f"merged {len(merge(root, args.assignment, args.shards))} submissions")
         elif args.command == "feedback":

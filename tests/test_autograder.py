@@ -791,3 +791,41 @@ def test_the_reference_solution_of_the_other_assignments_gets_full_marks(
         tmp_path_factory, assignment, lambda release: {"reference": solution}
     )
     assert failed["reference"] == [] and totals["reference"] == points_of(solution) > 0
+
+
+def test_every_instructor_mistake_is_one_line_and_a_non_zero_exit(graded, tmp_path, capsys):
+    root, _ = graded
+    at = ["--root", str(root)]
+    cases = [
+        (["autograde", "a9_nothing"], "unknown assignment 'a9_nothing'"),
+        (["autograde", A2], f"nothing collected for {A2}"),
+        (
+            ["autograde", A1, "--student", "nobody"],
+            "no collected submission of a1_losses for nobody",
+        ),
+        (["collect", A1, str(tmp_path / "missing")], "does not exist"),
+        (["export", "--to", str(tmp_path / "no" / "such" / "grades.csv")], "does not exist"),
+    ]
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    cases.append((["collect", A1, str(broken)], "not a readable zip file"))
+    for args, message in cases:
+        assert course.main(at + args) == 1, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], (args, err)
+
+
+def test_a_merge_never_replaces_a_newer_grade_by_an_older_one(graded, tmp_path, capsys):
+    root, _ = graded
+    shard = tmp_path / "shard"
+    subprocess.run(["cp", "-r", str(root), str(shard)], check=True)
+    for student in set(course.students_of(shard, A1)) - {"bce_mistake"}:
+        subprocess.run(["rm", "-rf", str(shard / "submitted" / student)], check=True)
+    course.autograde(shard, A1)  # graded first, in the shard
+    course.autograde(root, A1, students=["bce_mistake"])  # then again in the main root
+    assert course.merge(root, A1, [shard, shard]) == []  # the older shard grade is not taken
+    assert "kept the newer grade" in capsys.readouterr().err
+    # and a submission collected after its grade is pointed out
+    submitted = root / "submitted" / "bce_mistake" / A1 / f"{A1}.ipynb"
+    os.utime(submitted)
+    assert "bce_mistake" in course.stale_grades(root, A1)

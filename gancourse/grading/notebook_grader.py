@@ -24,6 +24,7 @@ import contextlib
 import copy
 import io
 import re
+import time
 from typing import Any
 
 import nbformat
@@ -310,7 +311,12 @@ def report_cell(isolation: Isolation, flags: list[str], notes: list[str]):
     if flags:
         lines += ["", "**For the instructor to review:**"] + [f"- {f}" for f in flags]
     cell = nbformat.v4.new_markdown_cell("\n".join(lines))
-    cell.metadata["gancourse"] = {"grading_report": True, "flags": flags, "notes": notes}
+    cell.metadata["gancourse"] = {
+        "grading_report": True,
+        "flags": flags,
+        "notes": notes,
+        "graded_at": time.time(),  # merges keep the newest grade by it (file times can lie)
+    }
     return cell
 
 
