@@ -365,8 +365,28 @@ def _merge_submission(main, part, assignment: str, submission) -> None:
 
 
 def feedback(root: Path, assignment: str) -> Path:
+    """nbgrader's feedback pages, made easier to read: each test is listed by its name in the
+    score list (nbgrader writes "Test cell" for every one), and long messages wrap."""
     nbgrader(root, "generate_feedback", assignment, "--force")
+    for page in (root / "feedback").glob(f"*/{assignment}/*.html"):
+        page.write_text(readable_feedback(page.read_text(encoding="utf-8")), encoding="utf-8")
     return root / "feedback"
+
+
+_SCORE_ENTRY = re.compile(r'<a href="#([A-Za-z0-9_.-]+)">Test cell</a>')
+_WRAP = (
+    "<style>/* gancourse: long messages wrap instead of running off the page */\n"
+    ".output_error pre, .output_stream pre, .output_text pre "
+    "{ white-space: pre-wrap; overflow-wrap: anywhere; }</style>\n"
+)
+
+
+def readable_feedback(html: str) -> str:
+    """A feedback page with test names in its score list and wrapping messages."""
+    html = _SCORE_ENTRY.sub(lambda m: f'<a href="#{m[1]}">{m[1]}</a>', html)
+    if "gancourse: long messages wrap" not in html:
+        html = html.replace("</head>", _WRAP + "</head>", 1)
+    return html
 
 
 def export(root: Path, target: Path) -> Path:

@@ -478,6 +478,9 @@ def test_feedback_shows_messages_not_hidden_tests(graded):
     page = (folder / "bce_mistake" / A1 / f"{A1}.html").read_text()
     assert "bce of p = 0.5 against y = 1 should be" in page  # the test's message
     assert "gc.bce(p, y, &quot;probs&quot;)" not in page and "for seed, shape in" not in page
+    # the score list names each test, and long messages wrap
+    assert '<a href="#test_bce_values">test_bce_values</a>' in page and ">Test cell<" not in page
+    assert "white-space: pre-wrap" in page
 
 
 A2 = "a2_vanilla_gan"
