@@ -2,7 +2,8 @@
 
     python autograder/course.py init                      # a private course root with a gradebook
     python autograder/course.py release [ID ...]          # student versions into release/
-    python autograder/course.py collect ID SUBMISSIONS    # a folder or .zip of notebooks
+    python autograder/course.py roster students.csv       # id, name, email, lms_id
+    python autograder/course.py collect ID SUBMISSIONS    # a folder or .zip (Canvas, Moodle, ...)
     python autograder/course.py autograde ID [--shard I/N | --student S ...] [--unsafe]
     python autograder/course.py merge ID SHARD_ROOT ...   # shard gradebooks into this one
     python autograder/course.py feedback ID
@@ -29,10 +30,13 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # lms.py, beside this file
+
+from lms import STUDENT_ID  # noqa: E402
+
 REPO = HERE.parent
 ASSIGNMENTS = Path(os.environ.get("GANCOURSE_ASSIGNMENTS", REPO / "notebooks"))
 DEFAULT_ROOT = HERE / "course"
-STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class CourseError(RuntimeError):
@@ -96,11 +100,21 @@ def release(root: Path, ids: list[str]) -> list[Path]:
 # ------------------------------------------------------------------------------ collect
 
 
-def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
-    """Copy submissions into submitted/<student>/<assignment>/<assignment>.ipynb.
+def collect(
+    root: Path, assignment: str, submissions: Path, report: list[str] | None = None
+) -> list[str]:
+    """Copy submissions into submitted/<student>/<assignment>/<assignment>.ipynb; return the
+    students collected.
 
-    Accepts a folder or a .zip holding `<student>.ipynb` files or `<student>/<anything>.ipynb`
-    (one notebook per student); the student id is the file or folder name."""
+    Accepts a folder or a .zip as Canvas, Moodle or Blackboard hand them out, or holding
+    `<student>.ipynb` files or `<student>/<anything>.ipynb` folders (`lms.py` has the naming
+    rules; the roster maps LMS ids and names to student ids). Every file is accounted for in
+    `report` (and on stdout from the command line): collected as whom, skipped and why, and
+    for a student with several notebooks which one was taken: the newest (by the time in its
+    file name where the LMS writes one, else by file time)."""
+    from lms import Roster, identify
+
+    report = [] if report is None else report
     if not submissions.exists():
         raise CourseError(f"submissions: {submissions} does not exist")
     if submissions.is_file() and submissions.suffix == ".zip":
@@ -115,41 +129,99 @@ def collect(root: Path, assignment: str, submissions: Path) -> list[str]:
         except (zipfile.BadZipFile, OSError) as error:
             raise CourseError(f"{submissions}: not a readable zip file ({error})") from None
         submissions = unpacked
-    found: dict[str, Path] = {}
-    doubled: set[str] = set()
-    for notebook in sorted(submissions.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in notebook.parts or "__MACOSX" in notebook.parts:
-            continue
-        relative = notebook.relative_to(submissions)
-        student = relative.parts[0] if len(relative.parts) > 1 else notebook.stem
-        if not STUDENT_ID.fullmatch(student):  # one student's problem must not stop the class
-            print(f"warning: {notebook}: {student!r} is not a usable student id", file=sys.stderr)
-            continue
-        if student in found or student in doubled:
-            doubled.add(student)
-            continue
-        found[student] = notebook
-    for student in sorted(doubled):
-        found.pop(student, None)
-        print(
-            f"warning: {student}: not collected: more than one notebook; hand in exactly one",
-            file=sys.stderr,
-        )
-    if not found:
+    roster = _roster(root) if (root / "gradebook.db").is_file() else Roster.empty()
+    by_student: dict[str, list] = {}
+    notebooks = [
+        n
+        for n in sorted(submissions.rglob("*.ipynb"))
+        if ".ipynb_checkpoints" not in n.parts and "__MACOSX" not in n.parts
+    ]
+    if not notebooks:
         raise CourseError(f"no .ipynb files in {submissions}")
+    for notebook in notebooks:
+        found = identify(notebook.relative_to(submissions), roster, assignment_ids())
+        if isinstance(found, str):
+            report.append(f"skipped: {notebook.relative_to(submissions)}: {found}")
+            continue
+        by_student.setdefault(found.student, []).append(found)
     collected = []
-    for student, notebook in found.items():
+    for student, hand_ins in sorted(by_student.items()):
+        newest = max(
+            hand_ins,
+            key=lambda h: (h.submitted_at or (submissions / h.path).stat().st_mtime, str(h.path)),
+        )
+        for other in hand_ins:
+            if other is not newest:
+                report.append(
+                    f"duplicate: {other.path}: {student} handed in {len(hand_ins)} notebooks; "
+                    f"took the newest, {newest.path}"
+                )
+        notebook = submissions / newest.path
         try:
             content = _readable_notebook(notebook)
         except ValueError as error:  # one broken file must not stop the class
-            print(f"warning: {student}: not collected: {error}", file=sys.stderr)
+            report.append(f"skipped: {newest.path}: {error}")
             continue
         target = root / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
         (target / f"{assignment}.ipynb").write_text(json.dumps(content, indent=1))
+        report.append(f"collected: {newest.path} as {student} ({newest.how})")
         collected.append(student)
     _add_students(root, collected)  # one gradebook connection for the class, not a process each
     return sorted(collected)
+
+
+def _roster(root: Path):
+    """The gradebook's students, by LMS id and by name, for `lms.identify`."""
+    from lms import Roster, slug
+    from nbgrader.api import Gradebook
+
+    by_lms_id, by_name, ids = {}, {}, set()
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for student in gradebook.students:
+            ids.add(student.id)
+            if student.lms_user_id:
+                by_lms_id[str(student.lms_user_id)] = student.id
+            full = f"{student.first_name or ''} {student.last_name or ''}".strip()
+            for name in (full, f"{student.last_name or ''} {student.first_name or ''}".strip()):
+                if name:
+                    by_name[slug(name)] = student.id
+                    by_name[slug(name).replace("_", "")] = student.id  # Canvas: lastfirst
+    return Roster(by_lms_id, by_name, ids)
+
+
+def roster(root: Path, csv_path: Path) -> list[str]:
+    """Add or update the students of a CSV (columns id, name, email, lms_id; only id needed) in
+    the gradebook, so that collect maps LMS names and ids to these student ids."""
+    import csv
+
+    from nbgrader.api import Gradebook
+
+    if not csv_path.is_file():
+        raise CourseError(f"roster: {csv_path} does not exist")
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "id" not in rows[0]:
+        raise CourseError(f"roster: {csv_path} needs a header row with an 'id' column")
+    init(root)
+    added = []
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "gancourse") as gradebook:
+        for line, row in enumerate(rows, start=2):
+            student = (row.get("id") or "").strip()
+            if not STUDENT_ID.fullmatch(student):
+                raise CourseError(
+                    f"roster: {csv_path}, line {line}: {student!r} is not a usable id"
+                )
+            first, _, last = (row.get("name") or "").strip().partition(" ")
+            gradebook.update_or_create_student(
+                student,
+                first_name=first or None,
+                last_name=last or None,
+                email=(row.get("email") or "").strip() or None,
+                lms_user_id=(row.get("lms_id") or "").strip() or None,
+            )
+            added.append(student)
+    return added
 
 
 def _add_students(root: Path, students: list[str]) -> None:
@@ -410,9 +482,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("init")
     p = sub.add_parser("release")
     p.add_argument("ids", nargs="*")
+    p = sub.add_parser("roster")
+    p.add_argument("csv", type=Path, help="columns id, name, email, lms_id")
     p = sub.add_parser("collect")
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path)
+    p.add_argument(
+        "--allow-skips", action="store_true", help="exit 0 even if some files were not collected"
+    )
     p = sub.add_parser("autograde")
     p.add_argument("assignment")
     p.add_argument("--shard", type=parse_shard)
@@ -442,9 +519,25 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "release":
             for folder in release(root, args.ids):
                 print(f"released {folder}")
+        elif args.command == "roster":
+            print(f"roster: {len(roster(root, args.csv))} students in the gradebook")
         elif args.command == "collect":
-            students = collect(root, args.assignment, args.submissions)
-            print(f"collected {len(students)} submissions of {args.assignment}")
+            lines: list[str] = []
+            students = collect(root, args.assignment, args.submissions, lines)
+            print("\n".join(lines))
+            skipped = [line for line in lines if line.startswith("skipped")]
+            duplicates = [line for line in lines if line.startswith("duplicate")]
+            print(
+                f"collected {len(students)} submissions of {args.assignment}; "
+                f"{len(skipped)} file(s) skipped, {len(duplicates)} older duplicate(s) left out"
+            )
+            if skipped and not args.allow_skips:
+                print(
+                    f"error: {len(skipped)} file(s) not collected (see 'skipped:' above); fix "
+                    f"them or add them to the roster, or pass --allow-skips",
+                    file=sys.stderr,
+                )
+                return 1
         elif args.command == "autograde":
             if args.student and args.shard:
                 raise CourseError("--student and --shard: give one or the other")
