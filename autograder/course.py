@@ -7,7 +7,7 @@
     python autograder/course.py autograde ID [--shard I/N | --student S ...] [--unsafe]
     python autograder/course.py merge ID SHARD_ROOT ...   # shard gradebooks into this one
     python autograder/course.py feedback ID
-    python autograder/course.py export [--to grades.csv]
+    python autograder/course.py export [ID ...] [--format csv|canvas|moodle] [--to FILE]
     python autograder/course.py isolation                 # what the sandbox guarantees here
 
 The course root is --root, or $GANCOURSE_COURSE_ROOT, or autograder/course/. A class (or a shard)
@@ -20,6 +20,7 @@ writers ever sharing a SQLite file.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -126,6 +127,9 @@ def collect(
                     if member.startswith("/") or ".." in Path(member).parts:
                         raise CourseError(f"{submissions}: refusing the unsafe path {member!r}")
                 archive.extractall(unpacked)
+                for info in archive.infolist():  # extractall does not keep the files' times
+                    when = datetime.datetime(*info.date_time).timestamp()
+                    os.utime(unpacked / info.filename, (when, when))
         except (zipfile.BadZipFile, OSError) as error:
             raise CourseError(f"{submissions}: not a readable zip file ({error})") from None
         submissions = unpacked
@@ -165,6 +169,10 @@ def collect(
         target = root / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
         (target / f"{assignment}.ipynb").write_text(json.dumps(content, indent=1))
+        # nbgrader reads the submission time from here: late work shows in the gradebook
+        when = newest.submitted_at or notebook.stat().st_mtime
+        stamp = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+        (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
         report.append(f"collected: {newest.path} as {student} ({newest.how})")
         collected.append(student)
     _add_students(root, collected)  # one gradebook connection for the class, not a process each
@@ -461,12 +469,99 @@ def readable_feedback(html: str) -> str:
     return html
 
 
-def export(root: Path, target: Path) -> Path:
+EXPORT_FORMATS = ("csv", "canvas", "moodle")
+
+
+def export(
+    root: Path, target: Path, fmt: str = "csv", assignments: list[str] | None = None
+) -> Path:
+    """Write the grades as `fmt`:
+
+    - `csv`: one row per student; per assignment its score, maximum, status ("graded" or "not
+      submitted", which has no score, unlike a 0), submission time, seconds late, and one
+      column per test;
+    - `canvas`: Canvas's gradebook import (Student, ID, SIS User ID, SIS Login ID, Section, one
+      column per assignment, and the "Points Possible" row); ID is the roster's LMS id;
+    - `moodle`: Moodle's grade import by user identifier (ID number, Email address, one column
+      per assignment); map "ID number" (the student id) or the email when importing.
+
+    Only `assignments` (default: every assignment in the gradebook); not submitted is empty."""
+    import csv
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if fmt not in EXPORT_FORMATS:
+        raise CourseError(f"--format: expected one of {list(EXPORT_FORMATS)}, received {fmt!r}")
     if not (root / "gradebook.db").is_file():
         raise CourseError(f"no gradebook in {root}: nothing has been collected or graded there")
     if not target.resolve().parent.is_dir():
         raise CourseError(f"--to {target}: the folder {target.resolve().parent} does not exist")
-    nbgrader(root, "export", "--to", str(target.resolve()))
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        known = {a.name: a for a in gradebook.assignments}
+        wanted = assignments or sorted(known)
+        missing = [a for a in wanted if a not in known]
+        if missing:
+            raise CourseError(
+                f"not in the gradebook (never released or graded): {', '.join(missing)}; "
+                f"it has {', '.join(sorted(known)) or 'none'}"
+            )
+        tests = {a: [c.name for nb in known[a].notebooks for c in nb.grade_cells] for a in wanted}
+        maxima = {a: known[a].max_score for a in wanted}  # read while the session is open
+        rows = []  # plain values: the gradebook's objects do not outlive its session
+        for student in sorted(gradebook.students, key=lambda s: s.id):
+            person = {
+                "id": student.id,
+                "first": student.first_name or "",
+                "last": student.last_name or "",
+                "email": student.email or "",
+                "lms_id": student.lms_user_id or "",
+            }
+            grades = {}
+            for a in wanted:
+                try:
+                    sub = gradebook.find_submission(a, student.id)
+                except MissingEntry:
+                    continue
+                grades[a] = {
+                    "score": sub.score,
+                    "when": sub.timestamp.isoformat(sep=" ") if sub.timestamp else "",
+                    "late": sub.total_seconds_late,
+                    "tests": {g.name: g.score for nb in sub.notebooks for g in nb.grades},
+                }
+            rows.append({"student": person, "grades": grades})
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if fmt == "csv":
+            header = ["student_id", "name", "email", "lms_id"]
+            for a in wanted:
+                header += [a, f"{a} max", f"{a} status", f"{a} submitted", f"{a} seconds late"]
+                header += [f"{a}: {t}" for t in tests[a]]
+            writer.writerow(header)
+            for row in rows:
+                s = row["student"]
+                line = [s["id"], f"{s['first']} {s['last']}".strip(), s["email"], s["lms_id"]]
+                for a in wanted:
+                    if a not in row["grades"]:
+                        line += ["", maxima[a], "not submitted", "", ""] + [""] * len(tests[a])
+                        continue
+                    g = row["grades"][a]
+                    line += [g["score"], maxima[a], "graded", g["when"], g["late"]]
+                    line += [g["tests"].get(t, "") for t in tests[a]]
+                writer.writerow(line)
+        elif fmt == "canvas":
+            writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *wanted])
+            writer.writerow(["Points Possible", "", "", "", "", *(maxima[a] for a in wanted)])
+            for row in rows:
+                s = row["student"]
+                name = f"{s['last']}, {s['first']}".strip(", ") or s["id"]
+                scores = [row["grades"].get(a, {}).get("score", "") for a in wanted]
+                writer.writerow([name, s["lms_id"], s["id"], s["email"], "", *scores])
+        else:
+            writer.writerow(["ID number", "Email address", *wanted])
+            for row in rows:
+                s = row["student"]
+                scores = [row["grades"].get(a, {}).get("score", "") for a in wanted]
+                writer.writerow([s["id"], s["email"], *scores])
     return target
 
 
@@ -509,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("feedback")
     p.add_argument("assignment")
     p = sub.add_parser("export")
+    p.add_argument("ids", nargs="*", help="assignments to export (default: all in the gradebook)")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
     p.add_argument("--to", type=Path, default=Path("grades.csv"))
     sub.add_parser("isolation")
     args = parser.parse_args(argv)
@@ -566,7 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "feedback":
             print(f"feedback in {feedback(root, args.assignment)}")
         elif args.command == "export":
-            print(f"grades written to {export(root, args.to)}")
+            written = export(root, args.to, args.format, args.ids or None)
+            print(f"grades written to {written} ({args.format})")
         elif args.command == "isolation":
             from gancourse.grading.sandbox import isolation_report
 

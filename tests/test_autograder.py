@@ -435,10 +435,25 @@ def test_feedback_and_the_grades_csv_are_written(graded, tmp_path):
     folder = course.feedback(root, A1)
     page = folder / "reference" / A1 / f"{A1}.html"
     assert page.is_file() and "12" in page.read_text()
-    csv = course.export(root, tmp_path / "grades.csv").read_text().splitlines()
-    rows = {line.split(",")[3]: line.split(",") for line in csv[1:]}
-    assert csv[0].startswith("assignment,") and float(rows["reference"][-2]) == A1_POINTS
-    assert float(rows["blank"][-2]) == 0.0
+    import csv
+
+    def table(fmt, *ids):
+        path = course.export(root, tmp_path / f"grades-{fmt}.csv", fmt, list(ids) or None)
+        return list(csv.reader(path.open()))
+
+    plain = table("csv", A1)
+    rows = {r[0]: dict(zip(plain[0], r, strict=True)) for r in plain[1:]}
+    assert float(rows["reference"][A1]) == A1_POINTS
+    assert rows["reference"][f"{A1} status"] == "graded"
+    assert float(rows["blank"][A1]) == 0.0
+    assert float(rows["bce_mistake"][f"{A1}: test_bce_values"]) == 0.0  # per-test columns
+    canvas = table("canvas", A1)
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == A1_POINTS
+    moodle = table("moodle", A1)
+    assert moodle[0] == ["ID number", "Email address", A1]
+    with pytest.raises(course.CourseError, match="not in the gradebook"):
+        table("csv", "a2_vanilla_gan")  # never released in this course
 
 
 def test_code_in_the_submission_cannot_change_how_it_is_graded(graded):

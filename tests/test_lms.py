@@ -101,3 +101,37 @@ def test_a_roster_maps_lms_ids_to_the_courses_ids(tmp_path):
         json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     )
     assert course.collect(root, "a1_losses", folder) == ["cs101_017"]
+
+
+def test_exports_are_what_canvas_and_moodle_import_and_not_submitted_is_not_zero(tmp_path):
+    import csv
+
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    root = tmp_path / "course"
+    roster_csv = tmp_path / "students.csv"
+    roster_csv.write_text(
+        "id,name,email,lms_id\ncarol,Carol Smith,carol@uni.edu,12345\ndan,Dan Ng,dan@uni.edu,7\n"
+    )
+    course.roster(root, roster_csv)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.add_assignment("a1_losses")
+        gradebook.add_submission("a1_losses", "carol")  # dan never handed it in
+
+    def table(fmt):
+        return list(csv.reader(course.export(root, tmp_path / f"{fmt}.csv", fmt).open()))
+
+    plain = table("csv")
+    rows = {r[0]: dict(zip(plain[0], r, strict=True)) for r in plain[1:]}
+    assert rows["carol"]["a1_losses status"] == "graded" and rows["carol"]["a1_losses"] == "0.0"
+    assert rows["dan"]["a1_losses status"] == "not submitted" and rows["dan"]["a1_losses"] == ""
+    assert rows["carol"]["email"] == "carol@uni.edu" and rows["carol"]["lms_id"] == "12345"
+    canvas = table("canvas")
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "a1_losses"]
+    assert canvas[1][0] == "Points Possible"
+    assert canvas[2][:4] == ["Smith, Carol", "12345", "carol", "carol@uni.edu"]
+    assert canvas[3][-1] == ""  # not submitted: no grade, not a zero
+    assert table("moodle")[0] == ["ID number", "Email address", "a1_losses"]
+    with pytest.raises(course.CourseError, match="not in the gradebook"):
+        course.export(root, tmp_path / "x.csv", "csv", ["a5_modern_objectives"])
