@@ -7,6 +7,7 @@
     python autograder/course.py autograde ID [--shard I/N | --student S ...] [--unsafe]
     python autograder/course.py merge ID SHARD_ROOT ...   # shard gradebooks into this one
     python autograder/course.py feedback ID
+    python autograder/course.py report ID                 # the class at a glance (HTML, CSV)
     python autograder/course.py export [ID ...] [--format csv|canvas|moodle] [--to FILE]
     python autograder/course.py isolation                 # what the sandbox guarantees here
 
@@ -453,6 +454,15 @@ def feedback(root: Path, assignment: str) -> Path:
     return root / "feedback"
 
 
+def report(root: Path, assignment: str) -> Path:
+    """The class at a glance (`class_report.py`): what the grader named, over the class."""
+    import class_report
+
+    if not any((root / "autograded").glob(f"*/{assignment}")):
+        raise CourseError(f"nothing autograded for {assignment} in {root}: run autograde first")
+    return class_report.build(root, assignment)
+
+
 _SCORE_ENTRY = re.compile(r'<a href="#([A-Za-z0-9_.-]+)">Test cell</a>')
 _WRAP = (
     "<style>/* gancourse: long messages wrap instead of running off the page */\n"
@@ -603,6 +613,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("shards", nargs="+", type=Path)
     p = sub.add_parser("feedback")
     p.add_argument("assignment")
+    p = sub.add_parser("report", help="the class at a glance: reports/ID/report.html and .csv")
+    p.add_argument("assignment")
     p = sub.add_parser("export")
     p.add_argument("ids", nargs="*", help="assignments to export (default: all in the gradebook)")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
@@ -662,6 +674,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"merged {len(merge(root, args.assignment, args.shards))} submissions")
         elif args.command == "feedback":
             print(f"feedback in {feedback(root, args.assignment)}")
+        elif args.command == "report":
+            print(f"report in {report(root, args.assignment)}")
         elif args.command == "export":
             written = export(root, args.to, args.format, args.ids or None)
             print(f"grades written to {written} ({args.format})")

@@ -850,3 +850,18 @@ def test_a_merge_never_replaces_a_newer_grade_by_an_older_one(graded, tmp_path, 
     submitted = root / "submitted" / "bce_mistake" / A1 / f"{A1}.ipynb"
     os.utime(submitted)
     assert "bce_mistake" in course.stale_grades(root, A1)
+
+
+def test_the_class_report_counts_the_named_causes_and_opens_offline(graded):
+    root, _ = graded
+    assert course.main(["--root", str(root), "report", A1]) == 0
+    page = (root / "reports" / A1 / "report.html").read_text()
+    table = (root / "reports" / A1 / "report.csv").read_text()
+    # the cause the grader named for the summed bce, with the students behind it
+    causes = [line for line in table.splitlines() if line.startswith("cause,test_bce_values")]
+    assert any("take the mean" in line and "bce_mistake" in line for line in causes), causes
+    # identical answers handed in twice (the Colab round trips) are listed side by side
+    assert "similar answers" in table and "colab_kept" in table
+    assert page.count("data:image/png;base64,") == 2  # the plots are in the page
+    assert "http://" not in page and "https://" not in page  # nothing fetched when opened
+    assert "looks like" in page or "flag:" in page or "process stopped" in page  # events
