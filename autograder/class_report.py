@@ -79,7 +79,7 @@ def normalised_tokens(source: str) -> list[str]:
     return out
 
 
-def _plot(values: list[float], bins, title: str, xlabel: str) -> str:
+def _plot(values: list, bins, title: str, xlabel: str, upper: float = 1.0) -> str:
     """A small histogram or bar chart as an embedded PNG (data URI)."""
     from matplotlib.figure import Figure
 
@@ -92,7 +92,7 @@ def _plot(values: list[float], bins, title: str, xlabel: str) -> str:
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
     else:
-        ax.hist(values, bins=bins, color="tab:blue", edgecolor="white")
+        ax.hist(values, bins=bins, range=(0, upper), color="tab:blue", edgecolor="white")
         ax.set_ylabel("students")
     ax.set(title=title, xlabel=xlabel)
     fig.tight_layout()
@@ -209,7 +209,8 @@ def _html(
         f"<h1>{e(assignment)}: the class at a glance</h1>",
         f"<p>{n} graded submissions; mean score {sum(totals) / max(n, 1):.2f} of "
         f"{max_total:g}.</p>",
-        f"<img alt='score distribution' src='{_plot(totals, bins, 'scores', 'score')}'>",
+        f"<img alt='score distribution' "
+        f"src='{_plot(totals, bins, 'scores', 'score', upper=max_total or 1)}'>",
         f"<img alt='pass rate per test' src='{_plot(rates, None, 'pass rate', 'share passed')}'>",
         "<h2>What the grader named, over the class</h2><table><tr><th>test</th>"
         "<th>message (numbers masked)</th><th>students</th></tr>",
@@ -219,7 +220,11 @@ def _html(
             f"<tr><td>{e(test)}</td><td>{e(message)}</td><td><b>{len(who)}</b>: "
             f"{e(', '.join(sorted(who)))}</td></tr>"
         )
+    if not causes:
+        parts.append("<tr><td colspan=3>no test failed</td></tr>")
     parts.append("</table><h2>Flags and grading events</h2><table>")
+    if not events:
+        parts.append("<tr><td>none</td></tr>")
     for event, who in sorted(events.items(), key=lambda kv: -len(kv[1])):
         parts.append(
             f"<tr><td>{e(event)}</td><td><b>{len(who)}</b>: {e(', '.join(sorted(who)))}</td></tr>"
