@@ -446,7 +446,9 @@ def test_feedback_and_the_grades_csv_are_written(graded, tmp_path):
     assert float(rows["reference"][A1]) == A1_POINTS
     assert rows["reference"][f"{A1} status"] == "graded"
     assert float(rows["blank"][A1]) == 0.0
-    assert float(rows["bce_mistake"][f"{A1}: test_bce_values"]) == 0.0  # per-test columns
+    # per-test columns (bce_mistake's cell has a manual grade by now: the regrading test)
+    assert float(rows["saturating_mistake"][f"{A1}: test_generator_loss_saturating"]) == 0.0
+    assert float(rows["saturating_mistake"][f"{A1}: test_bce_values"]) == 2.0
     canvas = table("canvas", A1)
     assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
     assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == A1_POINTS
